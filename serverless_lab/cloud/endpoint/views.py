@@ -1,0 +1,254 @@
+"""The AWS-compatible endpoint: one view that boto3 and the AWS CLI reach via AWS_ENDPOINT_URL.
+
+For every request it (1) reads and checks the SigV4 signature against the sandbox that owns the
+access key, (2) finds the service (credential scope → X-Amz-Target → path), (3) parses the
+operation's parameters with the botocore-model-driven protocol layer, (4) calls the registered
+handler and (5) renders its result or AwsError in the service's own wire protocol. Nothing a
+client sends can make it answer with a 500 page or a traceback.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from datetime import datetime, timezone
+from typing import Any, Callable
+from urllib.parse import parse_qsl
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.core.cache import cache
+from django.core.exceptions import RequestDataTooBig
+from django.db import close_old_connections
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from serverless_lab.cloud.core import registry
+from serverless_lab.cloud.core.errors import AwsError, InternalFailure, NotImplementedByLab
+from serverless_lab.cloud.core.protocol import (
+    AwsRequest,
+    find_operation,
+    load_service_model,
+    parse_request,
+    serialize_error,
+    serialize_result,
+)
+from serverless_lab.sandboxes.models import Sandbox
+from serverless_lab.sandboxes.selectors import sandbox_by_access_key
+
+from . import auth
+
+logger = logging.getLogger(__name__)
+
+# Per protocol family: the code AWS answers with for each authentication failure.
+_AUTH_CODES: dict[str, dict[str, tuple[str, int]]] = {
+    "query": {
+        "unknown_key": ("InvalidClientTokenId", 403),
+        "bad_signature": ("SignatureDoesNotMatch", 403),
+        "missing": ("MissingAuthenticationToken", 403),
+        "throttled": ("Throttling", 400),
+        "skewed": ("SignatureDoesNotMatch", 403),
+    },
+    "json": {
+        "unknown_key": ("UnrecognizedClientException", 400),
+        "bad_signature": ("InvalidSignatureException", 400),
+        "missing": ("MissingAuthenticationTokenException", 400),
+        "throttled": ("ThrottlingException", 400),
+        "skewed": ("InvalidSignatureException", 400),
+    },
+    "rest-json": {
+        "unknown_key": ("UnrecognizedClientException", 403),
+        "bad_signature": ("InvalidSignatureException", 403),
+        "missing": ("MissingAuthenticationTokenException", 403),
+        "throttled": ("TooManyRequestsException", 429),
+        "skewed": ("InvalidSignatureException", 403),
+    },
+    "rest-xml": {
+        "unknown_key": ("InvalidAccessKeyId", 403),
+        "bad_signature": ("SignatureDoesNotMatch", 403),
+        "missing": ("AccessDenied", 403),
+        "throttled": ("SlowDown", 503),
+        "skewed": ("RequestTimeTooSkewed", 403),
+    },
+}
+_AUTH_MESSAGES = {
+    "unknown_key": "The security token included in the request is invalid.",
+    "bad_signature": (
+        "The request signature we calculated does not match the signature you provided. "
+        "Check your AWS Secret Access Key and signing method. Consult the service documentation for details."
+    ),
+    "missing": "Request is missing Authentication Token",
+    "throttled": "Rate exceeded",
+}
+_S3_UNKNOWN_KEY_MESSAGE = "The AWS Access Key Id you provided does not exist in our records."
+# SQS speaks JSON but keeps its query-era error codes.
+_QUERY_COMPATIBLE_CODES = {"sqs"}
+
+
+def _protocol_family(protocol: str) -> str:
+    return {"ec2": "query", "query": "query", "json": "json"}.get(protocol, protocol)
+
+
+def _run_sync(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Run ORM code off the event loop in a thread pool (not the single thread-sensitive thread),
+    managing the thread's DB connection the way Django does around a request."""
+
+    def call() -> Any:
+        close_old_connections()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            close_old_connections()
+
+    return sync_to_async(call, thread_sensitive=False)()
+
+
+def _aws_request(request: HttpRequest, body: bytes) -> tuple[AwsRequest, str, str]:
+    """The request as the protocol layer sees it, plus the raw path and query as the client sent them."""
+    raw_path = request.scope.get("raw_path") if hasattr(request, "scope") else None
+    full_path = raw_path.decode("latin-1") if raw_path else request.path
+    query = request.META.get("QUERY_STRING", "")
+    prefix = "/" + settings.AWS_ENDPOINT_PREFIX.rstrip("/")
+    path = full_path[len(prefix):] if full_path.startswith(prefix) else full_path
+    headers = {key.lower(): value for key, value in request.headers.items()}
+    return AwsRequest(method=request.method or "GET", path=path or "/", query=query, headers=headers, body=body), full_path, query
+
+
+def _guess_service(aws_request: AwsRequest, signing_name: str | None) -> registry.Registration | None:
+    """The registered service this request is for, or None."""
+    target = aws_request.headers.get("x-amz-target", "")
+    if target:
+        by_target = registry.by_target_prefix(target.rpartition(".")[0])
+        if by_target is not None:
+            return by_target
+    candidates = registry.by_signing_name(signing_name) if signing_name else registry.registrations()
+    if len(candidates) == 1:
+        return candidates[0]
+    for candidate in candidates:
+        try:
+            find_operation(load_service_model(candidate.service_name), aws_request)
+        except AwsError:
+            continue
+        return candidate
+    return None
+
+
+def _render_error(registration: registry.Registration | None, error: AwsError, request_id: str, method: str) -> HttpResponse:
+    service_model = load_service_model(registration.service_name if registration else "sts")
+    response = serialize_error(service_model, error, request_id=request_id)
+    return _http_response(response.status, response.headers, b"" if method == "HEAD" else response.body)
+
+
+def _http_response(status: int, headers: dict[str, str], body: bytes) -> HttpResponse:
+    response = HttpResponse(body, status=status, content_type=headers.get("Content-Type") or headers.get("content-type"))
+    for key, value in headers.items():
+        if key.lower() != "content-type":
+            response[key] = value
+    return response
+
+
+def _auth_error(registration: registry.Registration | None, kind: str, message: str = "") -> AwsError:
+    protocol = load_service_model(registration.service_name).protocol if registration else "query"
+    family = _protocol_family(protocol)
+    if registration and registration.service_name in _QUERY_COMPATIBLE_CODES:
+        family = "query"
+    code, status = _AUTH_CODES[family][kind]
+    if not message:
+        message = _S3_UNKNOWN_KEY_MESSAGE if code == "InvalidAccessKeyId" else _AUTH_MESSAGES[kind]
+    return AwsError(message, code=code, status=status)
+
+
+def _over_rate_limit(sandbox: Sandbox) -> bool:
+    """A fixed one-second window per sandbox, counted in the shared cache (Redis)."""
+    key = f"aws-rps:{sandbox.pk}:{int(time.time())}"
+    cache.add(key, 0, timeout=2)
+    try:
+        return cache.incr(key) > sandbox.max_requests_per_second
+    except ValueError:  # the key expired between add and incr: this is the window's first call
+        return False
+
+
+def _authenticate(aws_request: AwsRequest, full_path: str, query: str, info: auth.SignedRequestInfo) -> Sandbox | str:
+    """The sandbox the request is signed for, or the kind of failure."""
+    sandbox = sandbox_by_access_key(info.access_key_id)
+    if sandbox is None:
+        return "unknown_key"
+    if info.presigned:
+        query = "&".join(part for part in query.split("&") if not part.startswith("X-Amz-Signature="))
+    host = aws_request.headers.get("host", "localhost")
+    url = f"http://{host}{full_path}" + (f"?{query}" if query else "")
+    expected = auth.expected_signature(
+        info, secret_key=sandbox.secret_access_key, method=aws_request.method, url=url, headers=aws_request.headers, body=aws_request.body
+    )
+    if not auth.signature_matches(info, expected):
+        return "bad_signature"
+    if _over_rate_limit(sandbox):
+        return "throttled"
+    return sandbox
+
+
+@csrf_exempt
+async def aws_endpoint(request: HttpRequest, path: str = "") -> HttpResponse:
+    request_id = str(uuid.uuid4())
+    registration: registry.Registration | None = None
+    method = request.method or "GET"
+    try:
+        declared_length = int(request.META.get("CONTENT_LENGTH") or 0)
+        if declared_length > settings.LAB_MAX_REQUEST_BYTES:
+            raise AwsError(
+                f"Your request was too large: {declared_length} bytes, the limit is {settings.LAB_MAX_REQUEST_BYTES}.",
+                code="RequestEntityTooLarge",
+                status=413,
+            )
+        try:
+            body = request.body
+        except RequestDataTooBig:
+            raise AwsError("Your request was too large.", code="RequestEntityTooLarge", status=413) from None
+        aws_request, full_path, query = _aws_request(request, body)
+        query_params = dict(parse_qsl(query, keep_blank_values=True))
+        info = auth.read_signature(aws_request.headers, query_params)
+        registration = _guess_service(aws_request, info.service if info else None)
+        if info is None:
+            raise _auth_error(registration, "missing")
+        if registration is None:
+            raise AwsError(
+                f"Serverless Lab does not emulate the AWS service '{info.service}' (yet).",
+                code="UnknownService" if info.service else "UnknownOperationException",
+                status=400,
+            )
+        auth.check_freshness(info, now=datetime.now(timezone.utc), max_skew_seconds=settings.LAB_SIGNATURE_MAX_SKEW_SECONDS)
+        outcome = await _run_sync(_authenticate, aws_request, full_path, query, info)
+        if isinstance(outcome, str):
+            raise _auth_error(registration, outcome)
+        sandbox = outcome
+        service_model = load_service_model(registration.service_name)
+        operation_model, uri_params = find_operation(service_model, aws_request)
+        method_fn = registry.handler_method(registration, operation_model.name)
+        if method_fn is None:
+            raise NotImplementedByLab(service_model.service_id.hyphenize(), operation_model.name)
+        params = parse_request(operation_model, aws_request, uri_params)
+        ctx = registry.RequestContext(
+            sandbox=sandbox,
+            service=registration.service_name,
+            operation=operation_model.name,
+            region=info.region,
+            request_id=request_id,
+            request=aws_request,
+            trace_header=aws_request.headers.get("x-amzn-trace-id"),
+        )
+        if asyncio.iscoroutinefunction(method_fn):
+            result = await method_fn(ctx, params)
+        else:
+            result = await _run_sync(method_fn, ctx, params)
+        response = serialize_result(operation_model, result or {}, request_id=request_id)
+        return _http_response(response.status, response.headers, response.body)
+    except auth.AuthError as error:
+        if error.kind in _AUTH_CODES["query"]:
+            error = _auth_error(registration, error.kind, error.message)
+        return _render_error(registration, error, request_id, method)
+    except AwsError as error:
+        return _render_error(registration, error, request_id, method)
+    except Exception:
+        logger.exception("unhandled error in the AWS endpoint (request %s)", request_id)
+        return _render_error(registration, InternalFailure("We encountered an internal error. Please try again."), request_id, method)

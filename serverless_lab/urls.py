@@ -1,0 +1,15 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path(settings.AWS_ENDPOINT_PREFIX, include("serverless_lab.cloud.endpoint.urls")),
+    path("admin/", admin.site.urls),
+    path("accounts/", include("serverless_lab.accounts.urls")),
+    path("sandboxes/", include("serverless_lab.sandboxes.urls")),
+    path("lessons/", include("lessons.urls")),
+    path("", include("serverless_lab.web.urls")),
+]
+
+handler404 = "serverless_lab.web.views.page_not_found"
+handler500 = "serverless_lab.web.views.server_error"

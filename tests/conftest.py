@@ -1,0 +1,189 @@
+"""Shared fixtures: the cast of characters, and the real running lab for the integration tier.
+
+Cast (one across the suite): Alice is a student who owns a sandbox, Bob is an instructor whose
+classroom Alice joined, Charlie has no access to either.
+
+``live_lab`` starts what a user runs, as separate processes against the test database: the ASGI
+server (uvicorn) and a Celery worker. Tests that use it must commit their data
+(``transactional_db``) so those processes can see it.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import boto3
+import pytest
+from botocore.config import Config
+from django.conf import settings
+from django.contrib.auth.models import User
+
+from serverless_lab.accounts.models import Classroom
+from serverless_lab.accounts.services import instructor_create
+from serverless_lab.ops.embedded import free_port, wait_for_port
+from serverless_lab.sandboxes.models import Sandbox
+from serverless_lab.sandboxes.services import sandbox_create
+
+ROOT = Path(__file__).resolve().parent.parent
+PASSWORD = "correct-horse-battery"
+
+
+@dataclass
+class Cast:
+    alice: User
+    bob: User
+    charlie: User
+    sandbox: Sandbox
+
+
+@pytest.fixture
+def cast(db: Any) -> Cast:
+    alice = User.objects.create_user("alice", "alice@example.com", PASSWORD)
+    bob, _ = instructor_create(username="bob", email="bob@example.com", password=PASSWORD)
+    charlie = User.objects.create_user("charlie", "charlie@example.com", PASSWORD)
+    classroom = Classroom.objects.create(name="Serverless 101", instructor=bob)
+    classroom.students.add(alice)
+    sandbox = sandbox_create(owner=alice, name="alice-sandbox")
+    return Cast(alice=alice, bob=bob, charlie=charlie, sandbox=sandbox)
+
+
+# --- the live lab ----------------------------------------------------------------------------
+
+
+def _database_url() -> str:
+    from django.db import connection
+
+    params = connection.settings_dict
+    if params["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{params['NAME']}"
+    auth = quote(params.get("USER") or "", safe="")
+    if params.get("PASSWORD"):
+        auth += ":" + quote(params["PASSWORD"], safe="")
+    host = params.get("HOST") or "127.0.0.1"
+    port = params.get("PORT") or 5432
+    return f"postgres://{auth}@{host}:{port}/{params['NAME']}"
+
+
+@dataclass
+class LiveLab:
+    url: str
+    env: dict[str, str]
+
+    @property
+    def endpoint_url(self) -> str:
+        return f"{self.url}/{settings.AWS_ENDPOINT_PREFIX}"
+
+    @property
+    def ws_url(self) -> str:
+        return self.url.replace("http://", "ws://", 1)
+
+    def client(self, service: str, sandbox: Sandbox, **kwargs: Any) -> Any:
+        """A boto3 client for ``service`` signed with ``sandbox``'s keys, talking over real HTTP."""
+        return boto3.client(
+            service,
+            endpoint_url=self.endpoint_url,
+            region_name=sandbox.region,
+            aws_access_key_id=sandbox.access_key_id,
+            aws_secret_access_key=sandbox.secret_access_key,
+            config=Config(retries={"max_attempts": 1, "mode": "standard"}, connect_timeout=5, read_timeout=60),
+            **kwargs,
+        )
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture(scope="session")
+def live_lab(django_db_setup: Any, django_db_blocker: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveLab]:
+    if not settings.REDIS_URL:
+        pytest.fail("the integration tier needs Redis: run `python3 -m serverless_lab test` or set REDIS_URL")
+    with django_db_blocker.unblock():
+        database_url = _database_url()
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    logs = tmp_path_factory.mktemp("live-lab")
+    env = os.environ | {
+        "DATABASE_URL": database_url,
+        "LAB_PUBLIC_URL": url,
+        "PYTHONUNBUFFERED": "1",
+    }
+    web = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "serverless_lab.asgi:application", "--host", "127.0.0.1", "--port", str(port),
+         "--no-access-log", "--lifespan", "off", "--ws", "websockets"],
+        cwd=ROOT, env=env, stdout=open(logs / "web.log", "wb"), stderr=subprocess.STDOUT,
+    )
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "serverless_lab.celery", "worker", "-Q", "default,runtime,delivery",
+         "-c", "2", "--loglevel", "INFO", "-n", f"test-{os.getpid()}@%h", "--without-gossip", "--without-mingle"],
+        cwd=ROOT, env=env, stdout=open(logs / "worker.log", "wb"), stderr=subprocess.STDOUT,
+    )
+    try:
+        wait_for_port("127.0.0.1", port, timeout=30)
+        _wait_for_worker(worker, logs / "worker.log")
+        yield LiveLab(url=url, env=env)
+    finally:
+        _stop(web)
+        _stop(worker)
+        for name in ("web.log", "worker.log"):
+            text = (logs / name).read_text(errors="replace")
+            if "Traceback" in text:
+                sys.stderr.write(f"\n--- {name} (live lab) ---\n{text[-6000:]}\n")
+
+
+def _wait_for_worker(worker: subprocess.Popen[bytes], log: Path, timeout: float = 40.0) -> None:
+    from serverless_lab.celery import app
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if worker.poll() is not None:
+            raise RuntimeError(f"the Celery worker exited: {log.read_text(errors='replace')[-3000:]}")
+        if app.control.ping(timeout=0.5):
+            return
+    raise TimeoutError(f"the Celery worker did not answer: {log.read_text(errors='replace')[-3000:]}")
+
+
+# --- the browser --------------------------------------------------------------------------------
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--disable-quic", "--no-first-run",
+]
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    if not shutil.which(CHROMIUM):
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is missing: .ci/run installs Debian's chromium")
+        pytest.skip("Debian chromium is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(chromium: Any) -> Iterator[Any]:
+    context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()
