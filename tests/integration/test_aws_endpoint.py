@@ -62,7 +62,7 @@ def test_a_wrong_secret_is_a_signature_mismatch(live_lab, cast):
 def test_an_unsupported_operation_is_an_aws_error_naming_it(live_lab, cast):
     sts = live_lab.client("sts", cast.sandbox)
     with pytest.raises(ClientError) as error:
-        sts.assume_role(RoleArn="arn:aws:iam::123456789012:role/demo", RoleSessionName="s")
+        sts.assume_role(RoleArn="arn:aws:iam::123456789012:role/demo", RoleSessionName="lesson")
     assert error_code(error.value) == "NotImplemented"
     assert "AssumeRole" in error.value.response["Error"]["Message"]
     assert error.value.response["ResponseMetadata"]["HTTPStatusCode"] == 501
@@ -114,7 +114,7 @@ def test_an_oversized_request_is_refused_with_an_aws_error(live_lab, cast, setti
 
 
 def test_a_presigned_url_works_from_a_plain_http_client(live_lab, cast):
-    url = live_lab.client("sts", cast.sandbox).generate_presigned_url("get_caller_identity", ExpiresIn=60)
+    url = live_lab.client("sts", cast.sandbox).generate_presigned_url("get_caller_identity", ExpiresIn=60, HttpMethod="GET")
     response = requests.get(url, timeout=10)
     assert response.status_code == 200, response.text
     assert f"<Account>{cast.sandbox.account_id}</Account>".encode() in response.content

@@ -21,6 +21,12 @@ def events_url(live_lab, sandbox) -> str:
     return f"{live_lab.ws_url}/ws/sandboxes/{sandbox.pk}/events/"
 
 
+def open_socket(live_lab, sandbox, cookie: str | None = None):
+    """A WebSocket as a browser on the lab's own page opens it (browsers always send Origin)."""
+    headers = {"Cookie": cookie} if cookie else {}
+    return connect(events_url(live_lab, sandbox), additional_headers=headers, origin=live_lab.url)
+
+
 def receive(socket, kind: str) -> dict:
     while True:
         message = json.loads(socket.recv(timeout=15))
@@ -29,7 +35,7 @@ def receive(socket, kind: str) -> dict:
 
 
 def test_the_owner_receives_what_a_worker_broadcasts(live_lab, cast, client):
-    with connect(events_url(live_lab, cast.sandbox), additional_headers={"Cookie": session_cookie(client, cast.alice)}) as socket:
+    with open_socket(live_lab, cast.sandbox, session_cookie(client, cast.alice)) as socket:
         assert receive(socket, "hello")["sandbox"] == cast.sandbox.pk
         send_test_event.delay(cast.sandbox.pk, "hello from the worker")
         message = receive(socket, "message")
@@ -38,19 +44,19 @@ def test_the_owner_receives_what_a_worker_broadcasts(live_lab, cast, client):
 
 
 def test_the_owners_instructor_may_watch(live_lab, cast, client):
-    with connect(events_url(live_lab, cast.sandbox), additional_headers={"Cookie": session_cookie(client, cast.bob)}) as socket:
+    with open_socket(live_lab, cast.sandbox, session_cookie(client, cast.bob)) as socket:
         assert receive(socket, "hello")["sandbox"] == cast.sandbox.pk
 
 
 def test_a_stranger_is_refused(live_lab, cast, client):
     with pytest.raises(InvalidStatus) as refused:
-        connect(events_url(live_lab, cast.sandbox), additional_headers={"Cookie": session_cookie(client, cast.charlie)})
+        open_socket(live_lab, cast.sandbox, session_cookie(client, cast.charlie))
     assert refused.value.response.status_code == 403
 
 
 def test_an_anonymous_visitor_is_refused(live_lab, cast):
     with pytest.raises(InvalidStatus) as refused:
-        connect(events_url(live_lab, cast.sandbox))
+        open_socket(live_lab, cast.sandbox)
     assert refused.value.response.status_code == 403
 
 
@@ -68,8 +74,7 @@ def test_broadcasts_stay_in_their_sandbox(live_lab, cast, client):
 
     other = sandbox_create(owner=cast.alice, name="second")
     cookie = session_cookie(client, cast.alice)
-    with connect(events_url(live_lab, cast.sandbox), additional_headers={"Cookie": cookie}) as first, \
-            connect(events_url(live_lab, other), additional_headers={"Cookie": cookie}) as second:
+    with open_socket(live_lab, cast.sandbox, cookie) as first, open_socket(live_lab, other, cookie) as second:
         receive(first, "hello")
         receive(second, "hello")
         send_test_event.delay(other.pk, "only for the second")
