@@ -1,0 +1,1 @@
+"""Lessons: Markdown course content, its pages, and (later) exercises and progress."""
