@@ -1,0 +1,1 @@
+"""The site shell: home page, navigation, error pages and placeholder pages."""
