@@ -16,7 +16,7 @@ def test_sign_up_create_a_sandbox_and_watch_a_worker_event_arrive(live_lab, page
     page.get_by_label("Username").fill("newstudent")
     page.get_by_label("Password", exact=True).fill("a-long-passphrase")
     page.get_by_label("Password confirmation").fill("a-long-passphrase")
-    page.get_by_role("button", name=re.compile("sign up", re.I)).click()
+    page.get_by_role("button", name="Create account").click()
 
     expect(page.get_by_role("heading", name="Your sandboxes")).to_be_visible()
     expect(page.get_by_text("No sandboxes yet")).to_be_visible()
