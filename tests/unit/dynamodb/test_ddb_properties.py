@@ -99,9 +99,7 @@ updates = st.tuples(
 projections = st.lists(paths, min_size=1, max_size=4).map(", ".join)
 
 # database=None: no .hypothesis/ folder left in the work tree.
-_settings = settings(
-    max_examples=250, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
-)
+_settings = settings(max_examples=250, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @_settings

@@ -3,6 +3,7 @@
 * :mod:`.types` validates and canonicalises attribute values and items, sizes them.
 * :mod:`.keys` encodes key values into order-preserving bytes and turns a key
   condition into an index range.
+* :mod:`.partiql` compiles ExecuteStatement's PartiQL onto the same engine.
 * :mod:`.expressions` parses and evaluates Condition/Filter/KeyCondition/Projection/
   Update expressions (entry point: :class:`ExpressionContext`).
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 from .errors import DynamoValidationError
 from .expressions import Condition, ExpressionContext, Projection, Update, UpdateResult, project
 from .keys import KeyCondition, KeyRange, encode_key_value, encode_number, key_condition_to_range
+from .partiql import Delete, Insert, Select, UpdateStatement, parse_statement
 from .types import (
     AttributeValue,
     Item,
@@ -31,21 +33,26 @@ from .types import (
 __all__ = [
     "AttributeValue",
     "Condition",
+    "Delete",
     "DynamoValidationError",
     "ExpressionContext",
+    "Insert",
     "Item",
     "KeyCondition",
     "KeyRange",
     "KeySchema",
     "Projection",
+    "Select",
     "Update",
     "UpdateResult",
+    "UpdateStatement",
     "check_item_size",
     "encode_key_value",
     "encode_number",
     "item_size",
     "key_condition_to_range",
     "normalize_number",
+    "parse_statement",
     "project",
     "validate_index_keys",
     "validate_item",

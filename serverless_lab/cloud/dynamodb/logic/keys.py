@@ -53,7 +53,8 @@ def encode_key_value(av: AttributeValue) -> bytes:
     """Sortable bytes of a key attribute value (S, N or B)."""
     tag = type_of(av)
     if tag == "S":
-        return av["S"].encode("utf-8")
+        text: str = av["S"]
+        return text.encode("utf-8")
     if tag == "B":
         return bytes(av["B"])
     if tag == "N":

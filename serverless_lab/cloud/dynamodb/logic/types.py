@@ -31,7 +31,6 @@ MIN_EXPONENT = -130  # smallest magnitude 1E-130
 MAX_EXPONENT = 125  # largest magnitude 9.99..E+125
 
 SET_TYPES = frozenset({"SS", "NS", "BS"})
-KEY_TYPES = frozenset({"S", "N", "B"})
 ALL_TYPES = ("S", "N", "B", "SS", "NS", "BS", "M", "L", "NULL", "BOOL")
 
 INVALID = "One or more parameter values were invalid: "
@@ -118,11 +117,6 @@ def normalize_number(text: Any) -> str:
     return format_number(parse_number(text))
 
 
-def number_of(av: AttributeValue) -> Decimal:
-    """The Decimal of a stored ``{"N": ...}`` value (assumed already valid)."""
-    return Decimal(av["N"])
-
-
 # --- type helpers --------------------------------------------------------------------
 
 
@@ -169,7 +163,7 @@ def compare_scalars(a: AttributeValue, b: AttributeValue) -> int | None:
         x, y = a[ta], b[tb]
     else:
         return None
-    return (x > y) - (x < y)
+    return int(x > y) - int(x < y)
 
 
 # --- validation ----------------------------------------------------------------------

@@ -59,7 +59,7 @@ class Binder:
 
 def resolve_path(item: Item, path: ResolvedPath) -> AttributeValue | None:
     """The value at ``path`` in ``item``, or ``None`` if any step is missing."""
-    current = item.get(path[0])  # type: ignore[call-overload]
+    current = item.get(path[0])  # type: ignore[arg-type]
     for element in path[1:]:
         if current is None:
             return None

@@ -17,7 +17,7 @@ from .nodes import And, Between, Call, Compare, In, Node, Not, Or, Path, Value
 Predicate = Callable[[Item], bool]
 Operand = Callable[[Item], "AttributeValue | None"]
 
-_ORDERED = {
+_ORDERED: dict[str, Callable[[int], bool]] = {
     "<": lambda c: c < 0,
     "<=": lambda c: c <= 0,
     ">": lambda c: c > 0,
@@ -55,7 +55,7 @@ def compile_operand(node: Node, binder: Binder) -> Operand:
         path = binder.path(node)
         if len(path) == 1:
             name = path[0]
-            return lambda item: item.get(name)  # type: ignore[call-overload]
+            return lambda item: item.get(name)  # type: ignore[arg-type]
         return lambda item: resolve_path(item, path)
     if isinstance(node, Call) and node.name == "size":
         target = compile_operand(node.args[0], binder)

@@ -8,6 +8,7 @@ OR, AND, NOT, then the comparisons/BETWEEN/IN/functions, with parentheses.
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
 
 from ..errors import DynamoValidationError
 from .lexer import Token, tokenize
@@ -244,7 +245,7 @@ class _Parser:
     # --- update ---------------------------------------------------------------------
 
     def update(self) -> UpdateClauses:
-        clauses: dict[str, list] = {}
+        clauses: dict[str, list[Any]] = {}
         while self.tok.kind != "eof":
             token = self.tok
             clause = token.text.upper() if token.kind == "name" else ""

@@ -35,7 +35,7 @@ def project(item: Item, paths: Sequence[ResolvedPath]) -> Item:
     ``paths`` must be pairwise disjoint (see ``check_paths_disjoint``).
     """
     if all(len(p) == 1 for p in paths):
-        return {p[0]: item[p[0]] for p in paths if p[0] in item}  # type: ignore[index]
+        return {p[0]: item[p[0]] for p in paths if p[0] in item}
     root: dict[Any, Any] = {}
     for path in paths:
         value = resolve_path(item, path)

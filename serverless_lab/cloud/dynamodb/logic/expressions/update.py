@@ -109,7 +109,7 @@ class Update:
                 raise DynamoValidationError(
                     f"{INVALID}Cannot update attribute {path[0]}. This attribute is part of the key"
                 )
-        check_paths_disjoint(paths, "UpdateExpression")
+        check_paths_disjoint(paths, binder.kind)
         self.paths = tuple(paths)
         self.written_paths = tuple(written)
 
@@ -252,7 +252,7 @@ def _assign(item: Item, path: ResolvedPath, value: AttributeValue) -> None:
     if len(path) == 1:
         item[head] = value  # type: ignore[index]
         return
-    current = item.get(head)  # type: ignore[call-overload]
+    current = item.get(head)  # type: ignore[arg-type]
     if current is None:
         raise _invalid_path()
     item[head] = _with(current, path, 1, value)  # type: ignore[index]
@@ -292,9 +292,9 @@ def _with(container: AttributeValue, path: ResolvedPath, i: int, value: Attribut
 def _remove(item: Item, path: ResolvedPath) -> None:
     head = path[0]
     if len(path) == 1:
-        item.pop(head, None)  # type: ignore[call-overload]
+        item.pop(head, None)  # type: ignore[arg-type]
         return
-    current = item.get(head)  # type: ignore[call-overload]
+    current = item.get(head)  # type: ignore[arg-type]
     if current is not None:
         changed = _without(current, path, 1)
         if changed is not None:
