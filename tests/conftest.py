@@ -124,7 +124,7 @@ def live_lab(django_db_setup: Any, django_db_blocker: Any, tmp_path_factory: pyt
     }
     web = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "serverless_lab.asgi:application", "--host", "127.0.0.1", "--port", str(port),
-         "--no-access-log", "--lifespan", "off", "--ws", "websockets"],
+         "--no-access-log", "--lifespan", "off", "--ws", "websockets-sansio"],
         cwd=ROOT, env=env, stdout=open(logs / "web.log", "wb"), stderr=subprocess.STDOUT,
     )
     worker = subprocess.Popen(

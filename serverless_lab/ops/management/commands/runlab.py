@@ -59,7 +59,7 @@ class Command(BaseCommand):
             self._spawn(
                 "web",
                 [sys.executable, "-m", "uvicorn", "serverless_lab.asgi:application", "--host", host, "--port", str(port),
-                 "--no-access-log", "--lifespan", "off", "--ws", "websockets", "--timeout-graceful-shutdown", "5"],
+                 "--no-access-log", "--lifespan", "off", "--ws", "websockets-sansio", "--timeout-graceful-shutdown", "5"],
                 env,
             )
             if not options["no_worker"]:
