@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "serverless_lab.sandboxes",
     "serverless_lab.cloud.endpoint",
     "serverless_lab.cloud.sts",
+    "serverless_lab.cloud.s3",
     "serverless_lab.tracing",
     "lessons",
 ]

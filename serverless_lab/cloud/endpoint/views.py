@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 import uuid
 from datetime import datetime, timezone
 from typing import Any, Callable
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -104,14 +105,42 @@ def _run_sync(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     return sync_to_async(call, thread_sensitive=False)()
 
 
+_S3_SCOPE = re.compile(r"/s3/aws4_request")
+
+
+def _virtual_host_bucket(headers: dict[str, str], query: str, method: str) -> str | None:
+    """The bucket of a virtual-host-style S3 request (``<bucket>.localhost:8000/aws/<key>``), or None.
+
+    Only for requests signed for ``s3`` (and unsigned CORS preflights, which only S3 answers), and
+    only when the Host has labels in front of a host we serve (ALLOWED_HOSTS, LAB_PUBLIC_URL's).
+    """
+    credential = headers.get("authorization", "") or unquote(query)
+    if not (_S3_SCOPE.search(credential) or (method == "OPTIONS" and "authorization" not in headers)):
+        return None
+    hostname = headers.get("host", "").rsplit(":", 1)[0].lower() if "]" not in headers.get("host", "") else ""
+    bases = {host.lstrip(".").lower() for host in settings.ALLOWED_HOSTS if host not in ("*", ".")}
+    bases.add((urlsplit(settings.LAB_PUBLIC_URL).hostname or "").lower())
+    matches = [base for base in bases if base and hostname.endswith("." + base)]
+    if not matches:
+        return None
+    return hostname[: -len(max(matches, key=len)) - 1] or None
+
+
 def _aws_request(request: HttpRequest, body: bytes) -> tuple[AwsRequest, str, str]:
-    """The request as the protocol layer sees it, plus the raw path and query as the client sent them."""
+    """The request as the protocol layer sees it, plus the raw path and query as the client sent them.
+
+    A virtual-host-style S3 request is rewritten to path style (``/<bucket>/<key>``) for routing;
+    the returned raw path stays as sent, because that is what the client signed.
+    """
     raw_path = request.scope.get("raw_path") if hasattr(request, "scope") else None
     full_path = raw_path.decode("latin-1") if raw_path else request.path
     query = request.META.get("QUERY_STRING", "")
     prefix = "/" + settings.AWS_ENDPOINT_PREFIX.rstrip("/")
     path = full_path[len(prefix):] if full_path.startswith(prefix) else full_path
     headers = {key.lower(): value for key, value in request.headers.items()}
+    bucket = _virtual_host_bucket(headers, query, request.method or "GET")
+    if bucket is not None:
+        path = f"/{quote(bucket)}{path if path not in ('', '/') else ''}"
     return AwsRequest(method=request.method or "GET", path=path or "/", query=query, headers=headers, body=body), full_path, query
 
 
@@ -209,6 +238,13 @@ async def aws_endpoint(request: HttpRequest, path: str = "") -> HttpResponse:
         query_params = dict(parse_qsl(query, keep_blank_values=True))
         info = auth.read_signature(aws_request.headers, query_params)
         registration = _guess_service(aws_request, info.service if info else None)
+        if info is None and method == "OPTIONS":
+            # Browsers send CORS preflights unsigned; a service that serves browsers (S3) answers
+            # them from its own configuration through the handler's ``preflight`` method.
+            registration = next((r for r in registry.registrations() if hasattr(r.handler, "preflight")), registration)
+            if registration is not None and hasattr(registration.handler, "preflight"):
+                headers = await _run_sync(registration.handler.preflight, aws_request)
+                return _http_response(200, headers, b"")
         if info is None:
             raise _auth_error(registration, "missing")
         if registration is None:
@@ -242,6 +278,9 @@ async def aws_endpoint(request: HttpRequest, path: str = "") -> HttpResponse:
         else:
             result = await _run_sync(method_fn, ctx, params)
         response = serialize_result(operation_model, result or {}, request_id=request_id)
+        if "origin" in aws_request.headers and hasattr(registration.handler, "cors_headers"):
+            # A browser's signed request: the handler grants the Access-Control-* headers (S3 CORS).
+            response.headers.update(await _run_sync(registration.handler.cors_headers, ctx, params))
         return _http_response(response.status, response.headers, response.body)
     except auth.AuthError as error:
         if error.kind in _AUTH_CODES["query"]:

@@ -1,0 +1,627 @@
+"""S3 operations on a sandbox: one function per operation, keyword-only, ``sandbox`` first.
+
+Writes store the bytes first (durably, under a generated name) and then commit the row that points
+at them, so a crash mid-upload never leaves a half object visible; a failed commit deletes the
+bytes again, and bytes a committed transaction no longer references are deleted after the commit.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from serverless_lab.sandboxes.models import Sandbox
+
+from . import exceptions, logic, storage
+from .models import NULL_VERSION, Bucket, MultipartUpload, Object, Part
+
+logger = logging.getLogger(__name__)
+
+# The largest object a sandbox may hold, also capped by its whole storage quota.
+DEFAULT_MAX_OBJECT_BYTES = 5 * 1024**3
+
+
+def max_object_bytes(sandbox: Sandbox) -> int:
+    return min(getattr(settings, "LAB_S3_MAX_OBJECT_BYTES", DEFAULT_MAX_OBJECT_BYTES), sandbox.max_storage_bytes)
+
+
+def storage_used(sandbox: Sandbox) -> int:
+    """Bytes the sandbox holds: every object version plus the parts of unfinished uploads."""
+    objects = Object.objects.filter(sandbox=sandbox).aggregate(total=Sum("size"))["total"] or 0
+    parts = Part.objects.filter(sandbox=sandbox).aggregate(total=Sum("size"))["total"] or 0
+    return objects + parts
+
+
+def _check_quota(sandbox: Sandbox, size: int) -> None:
+    limit = max_object_bytes(sandbox)
+    if size > limit:
+        raise exceptions.EntityTooLarge(size, limit)
+    used = storage_used(sandbox)
+    if used + size > sandbox.max_storage_bytes:
+        raise exceptions.QuotaExceeded(used, size, sandbox.max_storage_bytes)
+
+
+def _check_key(key: str) -> None:
+    problem = logic.key_problem(key)
+    if problem:
+        raise exceptions.InvalidArgument(problem, ArgumentName="key")
+
+
+def _new_version_id() -> str:
+    return uuid.uuid4().hex
+
+
+# --- buckets -----------------------------------------------------------------------------
+
+
+def get_bucket(*, sandbox: Sandbox, name: str) -> Bucket:
+    """The sandbox's bucket ``name``: NoSuchBucket if nobody has it, AccessDenied if another sandbox does."""
+    bucket = Bucket.objects.filter(name=name).first()
+    if bucket is None:
+        raise exceptions.NoSuchBucket(name)
+    if bucket.sandbox_id != sandbox.pk:
+        raise exceptions.AccessDenied("Access Denied")
+    return bucket
+
+
+def create_bucket(*, sandbox: Sandbox, name: str, region: str) -> Bucket:
+    problem = logic.bucket_name_problem(name)
+    if problem:
+        raise exceptions.InvalidBucketName(name, problem)
+    existing = Bucket.objects.filter(name=name).first()
+    if existing is not None:
+        if existing.sandbox_id == sandbox.pk:
+            raise exceptions.BucketAlreadyOwnedByYou(name)
+        raise exceptions.BucketAlreadyExists(name)
+    try:
+        with transaction.atomic():
+            return Bucket.objects.create(sandbox=sandbox, name=name, region=region)
+    except IntegrityError:
+        raise exceptions.BucketAlreadyExists(name) from None
+
+
+def list_buckets(*, sandbox: Sandbox) -> list[Bucket]:
+    return list(Bucket.objects.filter(sandbox=sandbox).order_by("name"))
+
+
+def delete_bucket(*, sandbox: Sandbox, name: str) -> None:
+    with transaction.atomic():
+        bucket = get_bucket(sandbox=sandbox, name=name)
+        if Object.objects.filter(bucket=bucket).exists():
+            raise exceptions.BucketNotEmpty(name)
+        names = list(Part.objects.filter(upload__bucket=bucket).values_list("storage_name", flat=True))
+        bucket.delete()
+        storage.delete_on_commit(names)
+
+
+def put_bucket_versioning(*, sandbox: Sandbox, name: str, status: str) -> None:
+    if status not in ("Enabled", "Suspended"):
+        raise exceptions.MalformedXML("VersioningConfiguration Status must be Enabled or Suspended.")
+    bucket = get_bucket(sandbox=sandbox, name=name)
+    bucket.versioning = status
+    bucket.save(update_fields=["versioning"])
+
+
+def put_bucket_tagging(*, sandbox: Sandbox, name: str, tags: list[dict[str, str]]) -> None:
+    _check_tags(tags)
+    Bucket.objects.filter(pk=get_bucket(sandbox=sandbox, name=name).pk).update(tags=tags)
+
+
+def delete_bucket_tagging(*, sandbox: Sandbox, name: str) -> None:
+    Bucket.objects.filter(pk=get_bucket(sandbox=sandbox, name=name).pk).update(tags=[])
+
+
+def put_bucket_cors(*, sandbox: Sandbox, name: str, rules: list[dict[str, Any]]) -> None:
+    if not rules or len(rules) > 100:
+        raise exceptions.MalformedXML("A CORS configuration holds 1 to 100 CORSRule elements.")
+    for rule in rules:
+        if not rule.get("AllowedOrigins") or not rule.get("AllowedMethods"):
+            raise exceptions.MalformedXML("Each CORSRule needs AllowedOrigin and AllowedMethod.")
+        for method in rule["AllowedMethods"]:
+            if method not in ("GET", "PUT", "POST", "DELETE", "HEAD"):
+                raise exceptions.InvalidRequest(f"Found unsupported HTTP method in CORS config. Unsupported method is {method}")
+    Bucket.objects.filter(pk=get_bucket(sandbox=sandbox, name=name).pk).update(cors_rules=rules)
+
+
+def bucket_cors_rules(*, name: str, sandbox: Sandbox | None) -> list[dict[str, Any]]:
+    """A bucket's CORS rules ([] when unset or unknown). ``sandbox`` None: an unsigned preflight,
+    which S3 answers for any bucket by its global name; otherwise only the sandbox's own buckets."""
+    rows = Bucket.objects.filter(name=name)
+    if sandbox is not None:
+        rows = rows.filter(sandbox=sandbox)
+    return next(iter(rows.values_list("cors_rules", flat=True)), None) or []
+
+
+def delete_bucket_cors(*, sandbox: Sandbox, name: str) -> None:
+    Bucket.objects.filter(pk=get_bucket(sandbox=sandbox, name=name).pk).update(cors_rules=None)
+
+
+def put_bucket_policy(*, sandbox: Sandbox, name: str, policy: str) -> None:
+    """Store the policy as given (it is shown back, not enforced: a sandbox has one principal)."""
+    try:
+        document = json.loads(policy)
+    except ValueError:
+        raise exceptions.S3Error("Policies must be valid JSON and the first byte must be '{'", code="MalformedPolicy") from None
+    if not isinstance(document, dict) or "Statement" not in document:
+        raise exceptions.S3Error("Missing required field Statement", code="MalformedPolicy")
+    Bucket.objects.filter(pk=get_bucket(sandbox=sandbox, name=name).pk).update(policy=policy)
+
+
+def delete_bucket_policy(*, sandbox: Sandbox, name: str) -> None:
+    Bucket.objects.filter(pk=get_bucket(sandbox=sandbox, name=name).pk).update(policy=None)
+
+
+_NOTIFICATION_TARGETS = (
+    ("LambdaFunctionConfigurations", "LambdaFunctionArn"),
+    ("QueueConfigurations", "QueueArn"),
+    ("TopicConfigurations", "TopicArn"),
+)
+
+
+def put_bucket_notification_configuration(*, sandbox: Sandbox, name: str, configuration: dict[str, Any]) -> None:
+    """Store Lambda/SQS/SNS/EventBridge targets; events are matched by :func:`notification_targets`."""
+    for list_name, arn_name in _NOTIFICATION_TARGETS:
+        for target in configuration.get(list_name, []):
+            if not str(target.get(arn_name, "")).startswith("arn:"):
+                raise exceptions.InvalidArgument(f"The ARN is not well formed: {target.get(arn_name, '')}", ArgumentName=arn_name)
+            if not target.get("Events"):
+                raise exceptions.MalformedXML(f"{list_name} entries need at least one Event.")
+            target.setdefault("Id", uuid.uuid4().hex)
+    stored = {key: configuration[key] for key in (*(n for n, _ in _NOTIFICATION_TARGETS), "EventBridgeConfiguration") if key in configuration}
+    Bucket.objects.filter(pk=get_bucket(sandbox=sandbox, name=name).pk).update(notification=stored)
+
+
+def notification_targets(bucket: Bucket, event_name: str, key: str) -> list[str]:
+    """The ARNs of configured targets that ``event_name`` on ``key`` should reach.
+
+    This is the delivery seam: the Lambda service will queue an invocation per Lambda ARN from
+    here (after commit). Until then nothing is delivered, and SQS/SNS/EventBridge targets wait for
+    their services too.
+    """
+    arns = []
+    for list_name, arn_name in _NOTIFICATION_TARGETS:
+        for target in bucket.notification.get(list_name, []):
+            rules = target.get("Filter", {}).get("Key", {}).get("FilterRules", [])
+            if logic.event_matches(target.get("Events", []), event_name) and logic.filter_matches(rules, key):
+                arns.append(target[arn_name])
+    return arns
+
+
+def _object_event(bucket: Bucket, event_name: str, key: str) -> None:
+    """The notification seam: called inside the write's transaction for every object event.
+
+    The Lambda issue replaces the log line with ``transaction.on_commit`` + a Celery task that
+    invokes each Lambda target with S3's event record; until then nothing is delivered.
+    """
+    targets = notification_targets(bucket, event_name, key)
+    if targets:
+        logger.info("S3 event %s on %s/%s matches %s (not delivered yet)", event_name, bucket.name, key, targets)
+
+
+def _check_tags(tags: list[dict[str, str]]) -> None:
+    keys = [tag.get("Key", "") for tag in tags]
+    if len(keys) != len(set(keys)):
+        raise exceptions.InvalidArgument("Cannot provide multiple Tags with the same key", ArgumentName="TagKey")
+    for tag in tags:
+        if not 1 <= len(tag.get("Key", "")) <= 128 or len(tag.get("Value", "")) > 256:
+            raise exceptions.InvalidArgument("The TagKey you have provided is invalid", ArgumentName="TagKey")
+
+
+# --- objects -------------------------------------------------------------------------------
+
+
+@dataclass
+class ObjectFields:
+    """What a client sets on an object besides its bytes."""
+
+    content_type: str = ""
+    metadata: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
+    tags: list[dict[str, str]] = field(default_factory=list)
+
+
+def _store_version(
+    *, sandbox: Sandbox, bucket: Bucket, key: str, size: int, etag: str, fields: ObjectFields, storage_name: str,
+    event_name: str = "s3:ObjectCreated:Put",
+) -> Object:
+    """Commit a new current version of ``key`` pointing at already-stored bytes.
+
+    Without versioning (or suspended), the "null" version is replaced and its bytes deleted after
+    commit; with versioning enabled, earlier versions stay. If the commit fails the new bytes go.
+    """
+    try:
+        with transaction.atomic():
+            bucket = Bucket.objects.select_for_update().get(pk=bucket.pk)
+            obj = _insert_version(bucket, key, is_delete_marker=False)
+            obj.size, obj.etag, obj.storage_name = size, etag, storage_name
+            obj.content_type = fields.content_type or "binary/octet-stream"
+            obj.metadata, obj.headers, obj.tags = fields.metadata, fields.headers, fields.tags
+            obj.save()
+            _object_event(bucket, event_name, key)
+            return obj
+    except BaseException:
+        storage.delete_now([storage_name])
+        raise
+
+
+def _insert_version(bucket: Bucket, key: str, *, is_delete_marker: bool) -> Object:
+    """An unsaved new latest version of ``key``; the caller holds the bucket's row lock."""
+    versioned = bucket.versioning == "Enabled"
+    version_id = _new_version_id() if versioned else NULL_VERSION
+    if not versioned:
+        replaced = Object.objects.filter(bucket=bucket, key=key, version_id=NULL_VERSION).first()
+        if replaced is not None:
+            storage.delete_on_commit([replaced.storage_name])
+            replaced.delete()
+    Object.objects.filter(bucket=bucket, key=key, is_latest=True).update(is_latest=False)
+    return Object(
+        sandbox_id=bucket.sandbox_id,
+        bucket=bucket,
+        key=key,
+        version_id=version_id,
+        is_latest=True,
+        is_delete_marker=is_delete_marker,
+        last_modified=timezone.now(),
+    )
+
+
+def put_object(
+    *, sandbox: Sandbox, bucket_name: str, key: str, body: bytes, fields: ObjectFields, content_md5: str | None = None
+) -> Object:
+    _check_key(key)
+    bucket = get_bucket(sandbox=sandbox, name=bucket_name)
+    if content_md5 is not None and not logic.content_md5_matches(content_md5, body):
+        raise exceptions.InvalidDigest()
+    _check_tags(fields.tags)
+    _check_quota(sandbox, len(body))
+    name = storage.save_bytes(sandbox.pk, body)
+    return _store_version(
+        sandbox=sandbox, bucket=bucket, key=key, size=len(body), etag=logic.md5_hex(body), fields=fields, storage_name=name
+    )
+
+
+def get_object(*, sandbox: Sandbox, bucket_name: str, key: str, version_id: str | None = None) -> Object:
+    """The current (or the given) version of ``key``; a delete marker reads as NoSuchKey."""
+    bucket = get_bucket(sandbox=sandbox, name=bucket_name)
+    if version_id:
+        obj = Object.objects.filter(bucket=bucket, key=key, version_id=version_id).first()
+        if obj is None:
+            if version_id != NULL_VERSION and len(version_id) != 32:
+                raise exceptions.InvalidArgument("Invalid version id specified", ArgumentName="versionId")
+            raise exceptions.NoSuchVersion(key, version_id)
+        if obj.is_delete_marker:
+            raise exceptions.MethodNotAllowed("GET")
+        return obj
+    obj = Object.objects.filter(bucket=bucket, key=key, is_latest=True).first()
+    if obj is None or obj.is_delete_marker:
+        raise exceptions.NoSuchKey(key)
+    return obj
+
+
+def read_object(obj: Object, byte_range: tuple[int, int] | None = None) -> bytes:
+    if obj.size == 0:
+        return b""
+    if byte_range is None:
+        return storage.read_bytes(obj.storage_name)
+    return storage.read_bytes(obj.storage_name, byte_range[0], byte_range[1])
+
+
+@dataclass
+class DeleteOutcome:
+    key: str
+    version_id: str | None
+    delete_marker: bool
+    delete_marker_version_id: str | None = None
+
+
+def _delete_one(bucket: Bucket, key: str, version_id: str | None) -> DeleteOutcome:
+    """Delete a key (or one version of it); the caller holds the bucket's row lock."""
+    if version_id:
+        obj = Object.objects.filter(bucket=bucket, key=key, version_id=version_id).first()
+        if obj is None:
+            return DeleteOutcome(key, version_id, False)
+        was_latest = obj.is_latest
+        storage.delete_on_commit([obj.storage_name])
+        obj.delete()
+        _object_event(bucket, "s3:ObjectRemoved:Delete", key)
+        if was_latest:
+            newest = Object.objects.filter(bucket=bucket, key=key).order_by("-last_modified", "-pk").first()
+            if newest is not None:
+                newest.is_latest = True
+                newest.save(update_fields=["is_latest"])
+        return DeleteOutcome(key, version_id, obj.is_delete_marker, version_id if obj.is_delete_marker else None)
+    if not bucket.versioning:
+        obj = Object.objects.filter(bucket=bucket, key=key, is_latest=True).first()
+        if obj is not None:
+            storage.delete_on_commit([obj.storage_name])
+            obj.delete()
+            _object_event(bucket, "s3:ObjectRemoved:Delete", key)
+        return DeleteOutcome(key, None, False)
+    marker = _insert_version(bucket, key, is_delete_marker=True)
+    marker.save()
+    _object_event(bucket, "s3:ObjectRemoved:DeleteMarkerCreated", key)
+    return DeleteOutcome(key, marker.version_id, True, marker.version_id)
+
+
+def delete_object(*, sandbox: Sandbox, bucket_name: str, key: str, version_id: str | None = None) -> DeleteOutcome:
+    with transaction.atomic():
+        bucket = Bucket.objects.select_for_update().get(pk=get_bucket(sandbox=sandbox, name=bucket_name).pk)
+        return _delete_one(bucket, key, version_id)
+
+
+def delete_objects(
+    *, sandbox: Sandbox, bucket_name: str, targets: list[tuple[str, str | None]]
+) -> list[DeleteOutcome]:
+    if not 1 <= len(targets) <= 1000:
+        raise exceptions.MalformedXML("Delete takes 1 to 1000 Object elements.")
+    with transaction.atomic():
+        bucket = Bucket.objects.select_for_update().get(pk=get_bucket(sandbox=sandbox, name=bucket_name).pk)
+        return [_delete_one(bucket, key, version_id) for key, version_id in targets]
+
+
+def copy_object(
+    *,
+    sandbox: Sandbox,
+    bucket_name: str,
+    key: str,
+    source_bucket: str,
+    source_key: str,
+    source_version_id: str | None,
+    replace_metadata: bool,
+    fields: ObjectFields,
+    replace_tags: bool,
+) -> tuple[Object, Object]:
+    """Copy an object (same or another bucket of the sandbox); returns (source, new object)."""
+    _check_key(key)
+    bucket = get_bucket(sandbox=sandbox, name=bucket_name)
+    source = get_object(sandbox=sandbox, bucket_name=source_bucket, key=source_key, version_id=source_version_id)
+    same = source.bucket_id == bucket.pk and source.key == key and not source_version_id
+    if same and not replace_metadata and bucket.versioning != "Enabled":
+        raise exceptions.InvalidRequest(
+            "This copy request is illegal because it is trying to copy an object to itself without changing the "
+            "object's metadata, storage class, website redirect location or encryption attributes."
+        )
+    if not replace_metadata:
+        fields = ObjectFields(source.content_type, dict(source.metadata), dict(source.headers), fields.tags)
+    if not replace_tags:
+        fields.tags = list(source.tags)
+    _check_quota(sandbox, source.size)
+    name = storage.save_bytes(sandbox.pk, read_object(source))
+    new = _store_version(
+        sandbox=sandbox, bucket=bucket, key=key, size=source.size, etag=source.etag, fields=fields, storage_name=name,
+        event_name="s3:ObjectCreated:Copy",
+    )
+    return source, new
+
+
+def _listing_rows(bucket: Bucket, prefix: str, after: str) -> Iterator[Object]:
+    rows = Object.objects.filter(bucket=bucket, is_latest=True, is_delete_marker=False)
+    if prefix:
+        rows = rows.filter(key__startswith=prefix)
+    if after:
+        rows = rows.filter(key__gt=after)
+    return rows.order_by("key").iterator(chunk_size=1000)
+
+
+def list_objects(
+    *, sandbox: Sandbox, bucket_name: str, prefix: str = "", delimiter: str = "", max_keys: int = 1000, after: str = ""
+) -> tuple[Bucket, logic.ListingPage[Object]]:
+    """Current objects of a bucket, keys after ``after`` (marker, StartAfter or continuation)."""
+    bucket = get_bucket(sandbox=sandbox, name=bucket_name)
+    if max_keys < 0:
+        raise exceptions.InvalidArgument("Argument maxKeys must be an integer between 0 and 2147483647", ArgumentName="maxKeys")
+    page = logic.group_listing(
+        _listing_rows(bucket, prefix, after),
+        key_of=lambda obj: obj.key,
+        prefix=prefix,
+        delimiter=delimiter,
+        max_keys=min(max_keys, 1000),
+        after=after,
+    )
+    return bucket, page
+
+
+@dataclass
+class VersionsPage:
+    versions: list[Object]
+    common_prefixes: list[str]
+    is_truncated: bool
+    next_key_marker: str | None
+    next_version_id_marker: str | None
+
+
+def list_object_versions(
+    *,
+    sandbox: Sandbox,
+    bucket_name: str,
+    prefix: str = "",
+    delimiter: str = "",
+    max_keys: int = 1000,
+    key_marker: str = "",
+    version_id_marker: str = "",
+) -> VersionsPage:
+    """Every version and delete marker, by key then newest first, in pages of ``max_keys``."""
+    bucket = get_bucket(sandbox=sandbox, name=bucket_name)
+    rows = Object.objects.filter(bucket=bucket)
+    if prefix:
+        rows = rows.filter(key__startswith=prefix)
+    if key_marker:
+        rows = rows.filter(key__gte=key_marker)
+    ordered = rows.order_by("key", "-last_modified", "-pk")
+    max_keys = max(0, min(max_keys, 1000))
+    items: list[Object] = []
+    prefixes: list[str] = []
+    skipping = bool(key_marker)
+    for obj in ordered.iterator(chunk_size=1000):
+        if skipping and obj.key == key_marker:
+            if version_id_marker and obj.version_id == version_id_marker:
+                skipping = False  # the marker itself was on the previous page
+            continue
+        skipping = False
+        if delimiter:
+            position = obj.key.find(delimiter, len(prefix))
+            if position >= 0:
+                rolled = obj.key[: position + len(delimiter)]
+                if rolled not in prefixes and rolled != key_marker:
+                    if len(items) + len(prefixes) >= max_keys:
+                        return VersionsPage(items, prefixes, True, rolled, None)
+                    prefixes.append(rolled)
+                continue
+        if len(items) + len(prefixes) >= max_keys:
+            last = items[-1] if items else None
+            return VersionsPage(items, prefixes, True, last.key if last else None, last.version_id if last else None)
+        items.append(obj)
+    return VersionsPage(items, prefixes, False, None, None)
+
+
+def put_object_tagging(
+    *, sandbox: Sandbox, bucket_name: str, key: str, version_id: str | None, tags: list[dict[str, str]]
+) -> Object:
+    _check_tags(tags)
+    if len(tags) > 10:
+        raise exceptions.InvalidArgument("Object tags cannot be greater than 10", ArgumentName="TagSet")
+    obj = get_object(sandbox=sandbox, bucket_name=bucket_name, key=key, version_id=version_id)
+    Object.objects.filter(pk=obj.pk).update(tags=tags)
+    return obj
+
+
+def delete_object_tagging(*, sandbox: Sandbox, bucket_name: str, key: str, version_id: str | None) -> Object:
+    obj = get_object(sandbox=sandbox, bucket_name=bucket_name, key=key, version_id=version_id)
+    Object.objects.filter(pk=obj.pk).update(tags=[])
+    return obj
+
+
+# --- multipart uploads -----------------------------------------------------------------------
+
+
+def create_multipart_upload(*, sandbox: Sandbox, bucket_name: str, key: str, fields: ObjectFields) -> MultipartUpload:
+    _check_key(key)
+    _check_tags(fields.tags)
+    bucket = get_bucket(sandbox=sandbox, name=bucket_name)
+    return MultipartUpload.objects.create(
+        sandbox=sandbox,
+        bucket=bucket,
+        key=key,
+        upload_id=uuid.uuid4().hex + uuid.uuid4().hex,
+        content_type=fields.content_type,
+        metadata=fields.metadata,
+        headers=fields.headers,
+        tags=fields.tags,
+        initiated=timezone.now(),
+    )
+
+
+def get_upload(*, sandbox: Sandbox, bucket_name: str, key: str, upload_id: str) -> MultipartUpload:
+    bucket = get_bucket(sandbox=sandbox, name=bucket_name)
+    upload = MultipartUpload.objects.filter(bucket=bucket, key=key, upload_id=upload_id).first()
+    if upload is None:
+        raise exceptions.NoSuchUpload(upload_id)
+    return upload
+
+
+def upload_part(
+    *, sandbox: Sandbox, bucket_name: str, key: str, upload_id: str, part_number: int, body: bytes,
+    content_md5: str | None = None,
+) -> Part:
+    if not 1 <= part_number <= logic.MAX_PART_NUMBER:
+        raise exceptions.InvalidArgument(
+            "Part number must be an integer between 1 and 10000, inclusive", ArgumentName="partNumber"
+        )
+    upload = get_upload(sandbox=sandbox, bucket_name=bucket_name, key=key, upload_id=upload_id)
+    if content_md5 is not None and not logic.content_md5_matches(content_md5, body):
+        raise exceptions.InvalidDigest()
+    _check_quota(sandbox, len(body))
+    name = storage.save_bytes(sandbox.pk, body)
+    try:
+        with transaction.atomic():
+            replaced = Part.objects.filter(upload=upload, part_number=part_number).first()
+            if replaced is not None:
+                storage.delete_on_commit([replaced.storage_name])
+                replaced.delete()
+            return Part.objects.create(
+                sandbox=sandbox, upload=upload, part_number=part_number, size=len(body),
+                etag=logic.md5_hex(body), storage_name=name, last_modified=timezone.now(),
+            )
+    except BaseException:
+        storage.delete_now([name])
+        raise
+
+
+def complete_multipart_upload(
+    *, sandbox: Sandbox, bucket_name: str, key: str, upload_id: str, parts: list[tuple[int, str]]
+) -> Object:
+    """Join the listed parts (number, ETag) into the object; every part but the last is >= 5 MiB."""
+    upload = get_upload(sandbox=sandbox, bucket_name=bucket_name, key=key, upload_id=upload_id)
+    if not parts:
+        raise exceptions.MalformedXML("CompleteMultipartUpload needs at least one Part.")
+    numbers = [number for number, _ in parts]
+    if numbers != sorted(numbers) or len(set(numbers)) != len(numbers):
+        raise exceptions.InvalidPartOrder()
+    stored = {part.part_number: part for part in upload.parts.all()}
+    chosen: list[Part] = []
+    for number, etag in parts:
+        part = stored.get(number)
+        if part is None or etag.strip().strip('"') != part.etag:
+            raise exceptions.InvalidPart(number)
+        chosen.append(part)
+    for part in chosen[:-1]:
+        if part.size < logic.MIN_PART_BYTES:
+            raise exceptions.EntityTooSmall()
+    size = sum(part.size for part in chosen)
+    limit = max_object_bytes(sandbox)
+    if size > limit:
+        raise exceptions.EntityTooLarge(size, limit)
+    # The joined object briefly coexists with its parts: the quota counts the parts only.
+    name = storage.concatenate(sandbox.pk, [part.storage_name for part in chosen])
+    fields = ObjectFields(upload.content_type, upload.metadata, upload.headers, upload.tags)
+    with transaction.atomic():
+        if not MultipartUpload.objects.filter(pk=upload.pk).exists():
+            storage.delete_now([name])
+            raise exceptions.NoSuchUpload(upload_id)
+        obj = _store_version(
+            sandbox=sandbox, bucket=upload.bucket, key=key, size=size,
+            etag=logic.multipart_etag([part.etag for part in chosen]), fields=fields, storage_name=name,
+            event_name="s3:ObjectCreated:CompleteMultipartUpload",
+        )
+        storage.delete_on_commit(list(upload.parts.values_list("storage_name", flat=True)))
+        upload.delete()
+    return obj
+
+
+def abort_multipart_upload(*, sandbox: Sandbox, bucket_name: str, key: str, upload_id: str) -> None:
+    with transaction.atomic():
+        upload = get_upload(sandbox=sandbox, bucket_name=bucket_name, key=key, upload_id=upload_id)
+        storage.delete_on_commit(list(upload.parts.values_list("storage_name", flat=True)))
+        upload.delete()
+
+
+def list_parts(
+    *, sandbox: Sandbox, bucket_name: str, key: str, upload_id: str, max_parts: int = 1000, marker: int = 0
+) -> tuple[MultipartUpload, list[Part], bool]:
+    upload = get_upload(sandbox=sandbox, bucket_name=bucket_name, key=key, upload_id=upload_id)
+    max_parts = max(0, min(max_parts, 1000))
+    parts = list(upload.parts.filter(part_number__gt=marker).order_by("part_number")[: max_parts + 1])
+    return upload, parts[:max_parts], len(parts) > max_parts
+
+
+def list_multipart_uploads(
+    *, sandbox: Sandbox, bucket_name: str, prefix: str = "", max_uploads: int = 1000, key_marker: str = ""
+) -> tuple[list[MultipartUpload], bool]:
+    bucket = get_bucket(sandbox=sandbox, name=bucket_name)
+    rows = MultipartUpload.objects.filter(bucket=bucket)
+    if prefix:
+        rows = rows.filter(key__startswith=prefix)
+    if key_marker:
+        rows = rows.filter(key__gt=key_marker)
+    max_uploads = max(0, min(max_uploads, 1000))
+    uploads = list(rows.order_by("key", "initiated")[: max_uploads + 1])
+    return uploads[:max_uploads], len(uploads) > max_uploads
+

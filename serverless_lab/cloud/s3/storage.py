@@ -1,0 +1,150 @@
+"""Where object bytes live: Django's storage API, under names we generate (never the object key).
+
+The storage is ``STORAGES["lab_s3"]`` when a deployment configures one (for example django-storages'
+S3 backend), else a filesystem storage under ``MEDIA_ROOT / "s3"`` that fsyncs each file before it
+is renamed into place. Every name starts with the sandbox's id, so a sandbox's bytes can be
+removed as one prefix on reset/delete.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+import uuid
+from collections.abc import Iterable
+from functools import cache
+from pathlib import Path
+from typing import IO, Any
+
+from django.conf import settings
+from django.core.files import File
+from django.core.files.base import ContentFile
+from django.core.files.storage import FileSystemStorage, Storage, storages
+from django.db import transaction
+
+logger = logging.getLogger(__name__)
+STORAGE_ALIAS = "lab_s3"
+
+
+class DurableFileSystemStorage(FileSystemStorage):
+    """A FileSystemStorage whose files are complete and on disk once ``save`` returns.
+
+    Bytes go to a temporary file in the target directory, are fsynced, then renamed over the final
+    name and the directory fsynced: a crash leaves either no file or the whole file, never half.
+    """
+
+    def _save(self, name: str, content: File) -> str:
+        full_path = self.path(name)
+        directory = os.path.dirname(full_path)
+        os.makedirs(directory, exist_ok=True)
+        fd, temp_path = tempfile.mkstemp(dir=directory, prefix=".upload-")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                for chunk in content.chunks():
+                    handle.write(chunk)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temp_path, full_path)
+        except BaseException:
+            Path(temp_path).unlink(missing_ok=True)
+            raise
+        directory_fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(directory_fd)
+        finally:
+            os.close(directory_fd)
+        return name
+
+    def get_available_name(self, name: str, max_length: int | None = None) -> str:
+        return name  # names are random UUIDs: skip the existence check
+
+
+@cache
+def object_storage() -> Storage:
+    if STORAGE_ALIAS in settings.STORAGES:
+        return storages[STORAGE_ALIAS]
+    return DurableFileSystemStorage(location=Path(settings.MEDIA_ROOT) / "s3")
+
+
+def _new_name(sandbox_id: int) -> str:
+    token = uuid.uuid4().hex
+    return f"{sandbox_id}/{token[:2]}/{token}"
+
+
+def save_bytes(sandbox_id: int, data: bytes) -> str:
+    """Store ``data`` durably under a fresh name and return the name."""
+    return object_storage().save(_new_name(sandbox_id), ContentFile(data))
+
+
+def save_file(sandbox_id: int, handle: IO[bytes]) -> str:
+    return object_storage().save(_new_name(sandbox_id), File(handle))
+
+
+def read_bytes(name: str, start: int = 0, end: int | None = None) -> bytes:
+    """Bytes ``start`` to ``end`` inclusive (None: to the end) of a stored file."""
+    with object_storage().open(name, "rb") as handle:
+        if start:
+            handle.seek(start)
+        return handle.read() if end is None else handle.read(end - start + 1)
+
+
+def concatenate(sandbox_id: int, names: Iterable[str]) -> str:
+    """Store the concatenation of stored files (multipart completion) under a fresh name."""
+    storage = object_storage()
+    with tempfile.TemporaryFile() as joined:
+        for name in names:
+            with storage.open(name, "rb") as part:
+                while chunk := part.read(1024 * 1024):
+                    joined.write(chunk)
+        joined.seek(0)
+        return save_file(sandbox_id, joined)
+
+
+def delete_now(names: Iterable[str]) -> None:
+    storage = object_storage()
+    for name in names:
+        if name:
+            try:
+                storage.delete(name)
+            except OSError:
+                logger.warning("could not delete stored object %s", name, exc_info=True)
+
+
+def delete_on_commit(names: Iterable[str]) -> None:
+    """Delete stored files once the transaction that dropped their rows commits."""
+    pending = [name for name in names if name]
+    if pending:
+        transaction.on_commit(lambda: delete_now(pending))
+
+
+def delete_sandbox_bytes(sandbox_id: int) -> None:
+    """Remove every stored file of a sandbox, including any orphan left by a crash mid-upload."""
+    storage = object_storage()
+
+    def walk(prefix: str) -> None:
+        try:
+            directories, files = storage.listdir(prefix)
+        except (FileNotFoundError, NotADirectoryError):
+            return
+        for directory in directories:
+            walk(f"{prefix}/{directory}")
+        delete_now(f"{prefix}/{name}" for name in files)
+
+    walk(str(sandbox_id))
+    if isinstance(storage, FileSystemStorage):
+        _remove_empty_directories(Path(storage.location) / str(sandbox_id))
+
+
+def _remove_empty_directories(root: Path) -> None:
+    if not root.is_dir():
+        return
+    for directory in sorted((p for p in root.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True):
+        _rmdir_quietly(directory)
+    _rmdir_quietly(root)
+
+
+def _rmdir_quietly(path: Any) -> None:
+    try:
+        os.rmdir(path)
+    except OSError:
+        pass
