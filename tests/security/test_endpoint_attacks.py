@@ -1,0 +1,68 @@
+"""Hostile requests to the AWS endpoint: each gets an AWS-format 4xx, never a 500 or a traceback."""
+from __future__ import annotations
+
+import pytest
+import requests
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+AUTH = "AWS4-HMAC-SHA256 Credential={key}/20260101/us-east-1/{service}/aws4_request, SignedHeaders=host;x-amz-date, Signature=" + "0" * 64
+
+ATTACKS = [
+    ("no auth, json target", "POST", "", {"X-Amz-Target": "DynamoDB_20120810.ListTables", "Content-Type": "application/x-amz-json-1.0"}, b"{}"),
+    ("json garbage", "POST", "", {"X-Amz-Target": "DynamoDB_20120810.ListTables", "Authorization": AUTH.format(key="AKIAFAKE", service="dynamodb"), "X-Amz-Date": "20260101T000000Z"}, b"{not json"),
+    ("unknown service in scope", "POST", "", {"Authorization": AUTH.format(key="AKIAFAKE", service="ec2"), "X-Amz-Date": "20260101T000000Z"}, b"Action=DescribeInstances"),
+    ("credential with a path", "POST", "", {"Authorization": AUTH.format(key="../../etc/passwd", service="sts"), "X-Amz-Date": "20260101T000000Z"}, b""),
+    ("SigV2", "GET", "?Action=GetCallerIdentity&AWSAccessKeyId=AKIA&Signature=x&SignatureVersion=2", {}, b""),
+    ("presigned without signature", "GET", "?X-Amz-Credential=AKIA%2F20260101%2Fus-east-1%2Fsts%2Faws4_request", {}, b""),
+    ("presigned with a silly expiry", "GET", "?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIA%2F20260101%2Fus-east-1%2Fsts%2Faws4_request&X-Amz-Date=20260101T000000Z&X-Amz-Expires=abc&X-Amz-SignedHeaders=host&X-Amz-Signature=00", {}, b""),
+    ("bad date", "POST", "", {"Authorization": AUTH.format(key="AKIAFAKE", service="sts"), "X-Amz-Date": "yesterday"}, b"Action=GetCallerIdentity"),
+    ("deep path", "GET", "a/" * 200, {}, b""),
+    ("nul in path", "GET", "bucket/%00key", {}, b""),
+    ("traversal in path", "GET", "..%2F..%2Fadmin%2F", {}, b""),
+    ("binary body", "POST", "", {"Content-Type": "application/octet-stream"}, bytes(range(256)) * 64),
+]
+
+
+@pytest.mark.parametrize("name,method,suffix,headers,body", ATTACKS, ids=[a[0] for a in ATTACKS])
+def test_hostile_requests_get_aws_errors(live_lab, cast, name, method, suffix, headers, body):
+    url = live_lab.endpoint_url + suffix
+    response = requests.request(method, url, headers=headers, data=body, timeout=15)
+    assert 400 <= response.status_code < 500, (response.status_code, response.text[:500])
+    assert response.headers.get("x-amzn-RequestId")
+    text = response.text
+    assert "Traceback" not in text and "django" not in text.lower()
+    assert ("<Code>" in text) or ('"__type"' in text) or ("x-amzn-ErrorType" in response.headers) or response.headers.get("X-Amzn-ErrorType")
+
+
+def test_another_sandboxs_secret_cannot_sign_for_this_key(live_lab, cast):
+    import boto3
+    from botocore.exceptions import ClientError
+
+    from serverless_lab.sandboxes.services import sandbox_create
+
+    other = sandbox_create(owner=cast.charlie, name="charlie-box")
+    forged = boto3.client(
+        "sts", endpoint_url=live_lab.endpoint_url, region_name="us-east-1",
+        aws_access_key_id=cast.sandbox.access_key_id, aws_secret_access_key=other.secret_access_key,
+    )
+    with pytest.raises(ClientError) as error:
+        forged.get_caller_identity()
+    assert error.value.response["Error"]["Code"] == "SignatureDoesNotMatch"
+
+
+def test_the_rate_quota_throttles_with_an_aws_error(live_lab, cast):
+    from botocore.exceptions import ClientError
+
+    cast.sandbox.max_requests_per_second = 3
+    cast.sandbox.save()
+    sts = live_lab.client("sts", cast.sandbox)
+    codes = []
+    for _ in range(8):
+        try:
+            sts.get_caller_identity()
+            codes.append("ok")
+        except ClientError as error:
+            codes.append(error.response["Error"]["Code"])
+    assert "Throttling" in codes
+    assert codes.count("ok") >= 1
