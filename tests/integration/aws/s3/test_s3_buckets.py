@@ -151,7 +151,7 @@ def test_cors_configuration_is_stored_and_applied_to_browser_requests(live_lab, 
     assert s3.get_bucket_cors(Bucket="alice-web")["CORSRules"] == rules
     s3.put_object(Bucket="alice-web", Key="index.html", Body=b"<h1>hi</h1>", ContentType="text/html")
 
-    url = f"{live_lab.endpoint_url}/alice-web/index.html"
+    url = f"{live_lab.url}/aws/alice-web/index.html"
     preflight = requests.options(url, headers={"Origin": "https://app.example", "Access-Control-Request-Method": "PUT",
                                                "Access-Control-Request-Headers": "content-type"}, timeout=10)
     assert preflight.status_code == 200, preflight.text

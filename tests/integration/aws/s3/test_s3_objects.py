@@ -186,3 +186,26 @@ def test_the_storage_quota_refuses_and_keeps_nothing(live_lab, cast, s3):
     assert code_of(error) == "QuotaExceeded" and status_of(error) == 403
     assert "1000 bytes" in error.value.response["Error"]["Message"]
     assert [o["Key"] for o in s3.list_objects_v2(Bucket="alice-data")["Contents"]] == ["first"]
+
+
+def test_an_unsigned_payload_trailer_upload_is_decoded(live_lab, cast, s3):
+    """The aws-chunked form recent botocore/awscli send: STREAMING-UNSIGNED-PAYLOAD-TRAILER with a CRC32 trailer."""
+    import base64
+    import zlib
+
+    data = b"chunked hello " * 1000
+    crc = base64.b64encode(zlib.crc32(data).to_bytes(4, "big")).decode()
+    body = b"".join(f"{len(c):x}\r\n".encode() + c + b"\r\n" for c in (data[:8192], data[8192:]))
+    body += f"0\r\nx-amz-checksum-crc32:{crc}\r\n\r\n".encode()
+    url = f"{live_lab.url}/aws/alice-data/trailer.txt"
+    request = AWSRequest(method="PUT", url=url, data=body, headers={
+        "Content-Encoding": "aws-chunked", "X-Amz-Decoded-Content-Length": str(len(data)),
+        "X-Amz-Trailer": "x-amz-checksum-crc32", "Content-Type": "text/plain",
+    })
+    request.headers["X-Amz-Content-SHA256"] = "STREAMING-UNSIGNED-PAYLOAD-TRAILER"
+    S3SigV4Auth(Credentials(cast.sandbox.access_key_id, cast.sandbox.secret_access_key), "s3", cast.sandbox.region).add_auth(request)
+    response = requests.put(url, data=body, headers=dict(request.headers), timeout=10)
+    assert response.status_code == 200, response.text
+    got = s3.get_object(Bucket="alice-data", Key="trailer.txt")
+    assert got["Body"].read() == data and got["ContentType"] == "text/plain"
+    assert got["ETag"] == f'"{hashlib.md5(data).hexdigest()}"'
