@@ -125,7 +125,7 @@ def encode_continuation_token(marker: str) -> str:
 def decode_continuation_token(token: str) -> str | None:
     """The marker inside a token we issued, or None when it is not one of ours."""
     try:
-        return base64.urlsafe_b64decode(token.encode("ascii")).decode("utf-8")
+        return base64.b64decode(token.encode("ascii"), altchars=b"-_", validate=True).decode("utf-8")
     except (binascii.Error, UnicodeError, ValueError):
         return None
 
