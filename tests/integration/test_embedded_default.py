@@ -9,10 +9,13 @@ import sys
 import time
 from pathlib import Path
 
+import boto3
 import pytest
 import requests
+from django.contrib.auth.models import User
 
 from serverless_lab.ops.embedded import free_port, wait_for_port
+from serverless_lab.sandboxes.services import sandbox_create
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -71,4 +74,29 @@ def test_runlab_serves_on_sqlite_and_an_embedded_redis_and_keeps_state(tmp_path)
     finally:
         output = stop(lab)
     assert "keeper" in listing
+    assert lab.returncode == 0, output
+
+
+@pytest.mark.django_db(transaction=True)
+def test_runlab_honours_database_url_and_redis_url(live_lab):
+    """Operators call runlab directly with the real backends: it must use them, not embedded ones."""
+    sandbox = sandbox_create(owner=User.objects.create_user("operator"), name="ops-box")
+    port = free_port()
+    env = {**live_lab.env, "LAB_PUBLIC_URL": f"http://127.0.0.1:{port}"}
+    lab = subprocess.Popen(
+        [sys.executable, "manage.py", "runlab", "--port", str(port), "--workers", "1", "--skip-setup"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        wait_for_port("127.0.0.1", port, timeout=60)
+        sts = boto3.client(
+            "sts", endpoint_url=f"http://127.0.0.1:{port}/aws/", region_name="us-east-1",
+            aws_access_key_id=sandbox.access_key_id, aws_secret_access_key=sandbox.secret_access_key,
+        )
+        account = sts.get_caller_identity()["Account"]
+    finally:
+        output = stop(lab)
+    assert account == sandbox.account_id
+    assert f"redis     {env['REDIS_URL']}" in output
+    assert "embedded" not in output
     assert lab.returncode == 0, output
