@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.apps import AppConfig
+
+
+class LambdaConfig(AppConfig):
+    name = "serverless_lab.cloud.lambda_"
+    label = "lambda_"
+    verbose_name = "Lambda"
+
+    def ready(self) -> None:
+        from serverless_lab.cloud.core import registry
+        from serverless_lab.sandboxes.models import Sandbox
+        from serverless_lab.sandboxes.signals import sandbox_reset
+
+        from .handlers import LambdaHandler
+
+        registry.register("lambda", LambdaHandler())
+        sandbox_reset.connect(_drop_sandbox_code, sender=Sandbox, dispatch_uid="lambda-drop-sandbox-code")
+
+
+def _drop_sandbox_code(sender: Any, sandbox: Any, **kwargs: Any) -> None:
+    """After a reset or delete committed: the sandbox's zips and unpacked code go with its rows."""
+    from .code import delete_sandbox_code
+
+    delete_sandbox_code(sandbox.pk)

@@ -1,0 +1,51 @@
+"""Lambda tests: code zips in a temporary MEDIA_ROOT, and helpers to build deployment packages.
+
+MEDIA_ROOT is set at import (collection), before the session's live lab starts and copies os.environ.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+import zipfile
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.conf import settings
+
+if "LAB_TEST_MEDIA_ROOT" not in os.environ:
+    os.environ["LAB_TEST_MEDIA_ROOT"] = os.environ["MEDIA_ROOT"] = tempfile.mkdtemp(prefix="lab-lambda-test-")
+settings.MEDIA_ROOT = os.environ["LAB_TEST_MEDIA_ROOT"]
+
+ROLE = "arn:aws:iam::123456789012:role/lambda-role"
+
+
+def make_zip(files: dict[str, str], executable: tuple[str, ...] = ()) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, text in files.items():
+            info = zipfile.ZipInfo(name)
+            info.external_attr = (0o755 if name in executable else 0o644) << 16
+            archive.writestr(info, text)
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def lambda_client(live_lab: Any, cast: Any) -> Any:
+    return live_lab.client("lambda", cast.sandbox)
+
+
+@pytest.fixture
+def create_python(lambda_client: Any) -> Callable[..., dict[str, Any]]:
+    """Create a Python function from handler source; keyword arguments go to CreateFunction."""
+
+    def create(name: str, source: str, **kwargs: Any) -> dict[str, Any]:
+        params: dict[str, Any] = {"Runtime": "python3.11", "Handler": "app.handler", "Role": ROLE}
+        params.update(kwargs)
+        return lambda_client.create_function(
+            FunctionName=name, Code={"ZipFile": make_zip({"app.py": source})}, **params
+        )
+
+    return create
