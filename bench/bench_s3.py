@@ -7,6 +7,7 @@ filesystem storage that fsyncs every object), moto_server in memory. Prints p50/
 ops/s for put/get of 1 KiB and 1 MiB objects and list_objects_v2 of 1,000 keys, and our p50 as a
 ratio of moto's (lower is better; the issue's target is <= 1.0x).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -72,18 +73,41 @@ def serverless_lab(workdir: Path) -> Iterator[tuple[str, dict[str, str]]]:
     subprocess.run([*manage, "migrate", "-v0"], cwd=ROOT, env=env, check=True)
     created = subprocess.run(
         [*manage, "sandbox", "create", "--user", "bench", "--create-user", "--json"],
-        cwd=ROOT, env=env, check=True, capture_output=True, text=True,
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
     )
     credentials = json.loads(created.stdout)
     # The benchmark measures speed, not the per-sandbox rate quota.
     subprocess.run(
-        [*manage, "shell", "-c",
-         f"from serverless_lab.sandboxes.models import Sandbox; Sandbox.objects.filter(pk={credentials['id']})"
-         ".update(max_requests_per_second=1_000_000, max_storage_bytes=50 * 1024**3)"],
-        cwd=ROOT, env=env, check=True,
+        [
+            *manage,
+            "shell",
+            "-c",
+            f"from serverless_lab.sandboxes.models import Sandbox; Sandbox.objects.filter(pk={credentials['id']})"
+            ".update(max_requests_per_second=1_000_000, max_storage_bytes=50 * 1024**3)",
+        ],
+        cwd=ROOT,
+        env=env,
+        check=True,
     )
-    server = [PYTHON, "-m", "uvicorn", "serverless_lab.asgi:application", "--host", "127.0.0.1", "--port", str(port),
-              "--no-access-log", "--lifespan", "off", "--log-level", "warning"]
+    server = [
+        PYTHON,
+        "-m",
+        "uvicorn",
+        "serverless_lab.asgi:application",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--no-access-log",
+        "--lifespan",
+        "off",
+        "--log-level",
+        "warning",
+    ]
     with process(server, env, workdir / "lab.log"):
         wait_for_port(port)
         yield f"http://127.0.0.1:{port}/aws/", credentials
@@ -100,7 +124,11 @@ def moto(workdir: Path) -> Iterator[str]:
 
 def client(endpoint: str, key: str, secret: str) -> Any:
     return boto3.client(
-        "s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id=key, aws_secret_access_key=secret,
+        "s3",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id=key,
+        aws_secret_access_key=secret,
         config=Config(retries={"max_attempts": 1}, s3={"addressing_style": "path"}),
     )
 
@@ -150,16 +178,16 @@ def main() -> None:
             ours = run_suite(client(endpoint, creds["access_key_id"], creds["secret_access_key"]), args)
         with moto(workdir) as endpoint:
             theirs = run_suite(client(endpoint, "testing", "testing"), args)
-    header = f"{'operation':<28} {'lab p50':>9} {'lab p99':>9} {'lab op/s':>9} {'moto p50':>9} {'moto p99':>9} {'moto op/s':>9} {'p50 ratio':>9}"
+    columns = ("lab p50", "lab p99", "lab op/s", "moto p50", "moto p99", "moto op/s", "p50 ratio")
+    header = f"{'operation':<28} " + " ".join(f"{column:>9}" for column in columns)
     print(header)
     print("-" * len(header))
     for name, samples in ours.items():
         other = theirs[name]
         p50, q50 = statistics.median(samples), statistics.median(other)
-        print(
-            f"{name:<28} {p50 * 1000:>7.2f}ms {percentile(samples, 0.99) * 1000:>7.2f}ms {len(samples) / sum(samples):>9.0f} "
-            f"{q50 * 1000:>7.2f}ms {percentile(other, 0.99) * 1000:>7.2f}ms {len(other) / sum(other):>9.0f} {p50 / q50:>8.2f}x"
-        )
+        lab = f"{p50 * 1000:>7.2f}ms {percentile(samples, 0.99) * 1000:>7.2f}ms {len(samples) / sum(samples):>9.0f}"
+        ref = f"{q50 * 1000:>7.2f}ms {percentile(other, 0.99) * 1000:>7.2f}ms {len(other) / sum(other):>9.0f}"
+        print(f"{name:<28} {lab} {ref} {p50 / q50:>8.2f}x")
 
 
 if __name__ == "__main__":

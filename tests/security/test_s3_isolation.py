@@ -1,5 +1,6 @@
 """S3 attacks that must be contained: other sandboxes' credentials, path traversal in keys,
 oversized and malformed requests, and bytes outliving a sandbox reset."""
+
 from __future__ import annotations
 
 import hashlib
@@ -57,7 +58,10 @@ def test_another_sandbox_can_neither_see_nor_touch_the_bucket(live_lab, cast, al
         lambda: charlie.delete_object(Bucket="alice-private", Key="secret.txt"),
         lambda: charlie.delete_objects(Bucket="alice-private", Delete={"Objects": [{"Key": "secret.txt"}]}),
         lambda: charlie.delete_bucket(Bucket="alice-private"),
-        lambda: charlie.put_bucket_cors(Bucket="alice-private", CORSConfiguration={"CORSRules": [{"AllowedOrigins": ["*"], "AllowedMethods": ["GET"]}]}),
+        lambda: charlie.put_bucket_cors(
+            Bucket="alice-private",
+            CORSConfiguration={"CORSRules": [{"AllowedOrigins": ["*"], "AllowedMethods": ["GET"]}]},
+        ),
         lambda: charlie.create_multipart_upload(Bucket="alice-private", Key="k"),
     ]
     for attempt in attempts:
@@ -78,7 +82,9 @@ def test_another_sandbox_can_neither_see_nor_touch_the_bucket(live_lab, cast, al
     assert alice_s3.get_object(Bucket="alice-private", Key="secret.txt")["Body"].read() == b"alice only"
 
 
-@pytest.mark.parametrize("key", ["../../../etc/passwd", "/etc/passwd", "a/../../b", "..", "./.", "C:\\windows\\win.ini", "%2e%2e/x"])
+@pytest.mark.parametrize(
+    "key", ["../../../etc/passwd", "/etc/passwd", "a/../../b", "..", "./.", "C:\\windows\\win.ini", "%2e%2e/x"]
+)
 def test_traversal_keys_are_plain_keys_stored_under_generated_names(live_lab, cast, alice_s3, key):
     before = set(stored_files())
     alice_s3.put_object(Bucket="alice-private", Key=key, Body=b"payload")
@@ -106,7 +112,11 @@ def _signed(sandbox, method: str, url: str, body: bytes, headers: dict[str, str]
 
 def test_malformed_xml_and_oversized_bodies_get_4xx(live_lab, cast, alice_s3):
     url = f"{live_lab.url}/aws/alice-private?tagging"
-    for body in (b"<Tagging><TagSet><Tag>", b"<!DOCTYPE x [<!ENTITY e SYSTEM 'file:///etc/passwd'>]><Tagging/>", b"\xff\xfe"):
+    for body in (
+        b"<Tagging><TagSet><Tag>",
+        b"<!DOCTYPE x [<!ENTITY e SYSTEM 'file:///etc/passwd'>]><Tagging/>",
+        b"\xff\xfe",
+    ):
         response = requests.put(url, data=body, headers=_signed(cast.sandbox, "PUT", url, body), timeout=10)
         assert 400 <= response.status_code < 500, response.text
         assert b"<Code>" in response.content
@@ -122,7 +132,9 @@ def test_a_truncated_aws_chunked_body_is_refused_and_keeps_nothing(live_lab, cas
     headers = {"Content-Encoding": "aws-chunked", "X-Amz-Decoded-Content-Length": "16"}
     request = AWSRequest(method="PUT", url=url, data=body, headers=headers)
     request.headers["X-Amz-Content-SHA256"] = "STREAMING-UNSIGNED-PAYLOAD-TRAILER"
-    S3SigV4Auth(Credentials(cast.sandbox.access_key_id, cast.sandbox.secret_access_key), "s3", cast.sandbox.region).add_auth(request)
+    S3SigV4Auth(
+        Credentials(cast.sandbox.access_key_id, cast.sandbox.secret_access_key), "s3", cast.sandbox.region
+    ).add_auth(request)
     response = requests.put(url, data=body, headers=dict(request.headers), timeout=10)
     assert 400 <= response.status_code < 500, response.text
     assert stored_files() == before

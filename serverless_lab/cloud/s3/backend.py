@@ -4,6 +4,7 @@ Writes store the bytes first (durably, under a generated name) and then commit t
 at them, so a crash mid-upload never leaves a half object visible; a failed commit deletes the
 bytes again, and bytes a committed transaction no longer references are deleted after the commit.
 """
+
 from __future__ import annotations
 
 import json
@@ -127,7 +128,9 @@ def put_bucket_cors(*, sandbox: Sandbox, name: str, rules: list[dict[str, Any]])
             raise exceptions.MalformedXML("Each CORSRule needs AllowedOrigin and AllowedMethod.")
         for method in rule["AllowedMethods"]:
             if method not in ("GET", "PUT", "POST", "DELETE", "HEAD"):
-                raise exceptions.InvalidRequest(f"Found unsupported HTTP method in CORS config. Unsupported method is {method}")
+                raise exceptions.InvalidRequest(
+                    f"Found unsupported HTTP method in CORS config. Unsupported method is {method}"
+                )
     Bucket.objects.filter(pk=get_bucket(sandbox=sandbox, name=name).pk).update(cors_rules=rules)
 
 
@@ -149,7 +152,9 @@ def put_bucket_policy(*, sandbox: Sandbox, name: str, policy: str) -> None:
     try:
         document = json.loads(policy)
     except ValueError:
-        raise exceptions.S3Error("Policies must be valid JSON and the first byte must be '{'", code="MalformedPolicy") from None
+        raise exceptions.S3Error(
+            "Policies must be valid JSON and the first byte must be '{'", code="MalformedPolicy"
+        ) from None
     if not isinstance(document, dict) or "Statement" not in document:
         raise exceptions.S3Error("Missing required field Statement", code="MalformedPolicy")
     Bucket.objects.filter(pk=get_bucket(sandbox=sandbox, name=name).pk).update(policy=policy)
@@ -171,11 +176,17 @@ def put_bucket_notification_configuration(*, sandbox: Sandbox, name: str, config
     for list_name, arn_name in _NOTIFICATION_TARGETS:
         for target in configuration.get(list_name, []):
             if not str(target.get(arn_name, "")).startswith("arn:"):
-                raise exceptions.InvalidArgument(f"The ARN is not well formed: {target.get(arn_name, '')}", ArgumentName=arn_name)
+                raise exceptions.InvalidArgument(
+                    f"The ARN is not well formed: {target.get(arn_name, '')}", ArgumentName=arn_name
+                )
             if not target.get("Events"):
                 raise exceptions.MalformedXML(f"{list_name} entries need at least one Event.")
             target.setdefault("Id", uuid.uuid4().hex)
-    stored = {key: configuration[key] for key in (*(n for n, _ in _NOTIFICATION_TARGETS), "EventBridgeConfiguration") if key in configuration}
+    stored = {
+        key: configuration[key]
+        for key in (*(n for n, _ in _NOTIFICATION_TARGETS), "EventBridgeConfiguration")
+        if key in configuration
+    }
     Bucket.objects.filter(pk=get_bucket(sandbox=sandbox, name=name).pk).update(notification=stored)
 
 
@@ -229,7 +240,14 @@ class ObjectFields:
 
 
 def _store_version(
-    *, sandbox: Sandbox, bucket: Bucket, key: str, size: int, etag: str, fields: ObjectFields, storage_name: str,
+    *,
+    sandbox: Sandbox,
+    bucket: Bucket,
+    key: str,
+    size: int,
+    etag: str,
+    fields: ObjectFields,
+    storage_name: str,
     event_name: str = "s3:ObjectCreated:Put",
 ) -> Object:
     """Commit a new current version of ``key`` pointing at already-stored bytes.
@@ -284,7 +302,13 @@ def put_object(
     _check_quota(sandbox, len(body))
     name = storage.save_bytes(sandbox.pk, body)
     return _store_version(
-        sandbox=sandbox, bucket=bucket, key=key, size=len(body), etag=logic.md5_hex(body), fields=fields, storage_name=name
+        sandbox=sandbox,
+        bucket=bucket,
+        key=key,
+        size=len(body),
+        etag=logic.md5_hex(body),
+        fields=fields,
+        storage_name=name,
     )
 
 
@@ -357,9 +381,7 @@ def delete_object(*, sandbox: Sandbox, bucket_name: str, key: str, version_id: s
         return _delete_one(bucket, key, version_id)
 
 
-def delete_objects(
-    *, sandbox: Sandbox, bucket_name: str, targets: list[tuple[str, str | None]]
-) -> list[DeleteOutcome]:
+def delete_objects(*, sandbox: Sandbox, bucket_name: str, targets: list[tuple[str, str | None]]) -> list[DeleteOutcome]:
     if not 1 <= len(targets) <= 1000:
         raise exceptions.MalformedXML("Delete takes 1 to 1000 Object elements.")
     with transaction.atomic():
@@ -396,7 +418,13 @@ def copy_object(
     _check_quota(sandbox, source.size)
     name = storage.save_bytes(sandbox.pk, read_object(source))
     new = _store_version(
-        sandbox=sandbox, bucket=bucket, key=key, size=source.size, etag=source.etag, fields=fields, storage_name=name,
+        sandbox=sandbox,
+        bucket=bucket,
+        key=key,
+        size=source.size,
+        etag=source.etag,
+        fields=fields,
+        storage_name=name,
         event_name="s3:ObjectCreated:Copy",
     )
     return source, new
@@ -417,7 +445,9 @@ def list_objects(
     """Current objects of a bucket, keys after ``after`` (marker, StartAfter or continuation)."""
     bucket = get_bucket(sandbox=sandbox, name=bucket_name)
     if max_keys < 0:
-        raise exceptions.InvalidArgument("Argument maxKeys must be an integer between 0 and 2147483647", ArgumentName="maxKeys")
+        raise exceptions.InvalidArgument(
+            "Argument maxKeys must be an integer between 0 and 2147483647", ArgumentName="maxKeys"
+        )
     page = logic.group_listing(
         _listing_rows(bucket, prefix, after),
         key_of=lambda obj: obj.key,
@@ -528,7 +558,13 @@ def get_upload(*, sandbox: Sandbox, bucket_name: str, key: str, upload_id: str) 
 
 
 def upload_part(
-    *, sandbox: Sandbox, bucket_name: str, key: str, upload_id: str, part_number: int, body: bytes,
+    *,
+    sandbox: Sandbox,
+    bucket_name: str,
+    key: str,
+    upload_id: str,
+    part_number: int,
+    body: bytes,
     content_md5: str | None = None,
 ) -> Part:
     if not 1 <= part_number <= logic.MAX_PART_NUMBER:
@@ -547,8 +583,13 @@ def upload_part(
                 storage.delete_on_commit([replaced.storage_name])
                 replaced.delete()
             return Part.objects.create(
-                sandbox=sandbox, upload=upload, part_number=part_number, size=len(body),
-                etag=logic.md5_hex(body), storage_name=name, last_modified=timezone.now(),
+                sandbox=sandbox,
+                upload=upload,
+                part_number=part_number,
+                size=len(body),
+                etag=logic.md5_hex(body),
+                storage_name=name,
+                last_modified=timezone.now(),
             )
     except BaseException:
         storage.delete_now([name])
@@ -587,8 +628,13 @@ def complete_multipart_upload(
             storage.delete_now([name])
             raise exceptions.NoSuchUpload(upload_id)
         obj = _store_version(
-            sandbox=sandbox, bucket=upload.bucket, key=key, size=size,
-            etag=logic.multipart_etag([part.etag for part in chosen]), fields=fields, storage_name=name,
+            sandbox=sandbox,
+            bucket=upload.bucket,
+            key=key,
+            size=size,
+            etag=logic.multipart_etag([part.etag for part in chosen]),
+            fields=fields,
+            storage_name=name,
             event_name="s3:ObjectCreated:CompleteMultipartUpload",
         )
         storage.delete_on_commit(list(upload.parts.values_list("storage_name", flat=True)))
@@ -624,4 +670,3 @@ def list_multipart_uploads(
     max_uploads = max(0, min(max_uploads, 1000))
     uploads = list(rows.order_by("key", "initiated")[: max_uploads + 1])
     return uploads[:max_uploads], len(uploads) > max_uploads
-

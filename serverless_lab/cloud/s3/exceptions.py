@@ -2,6 +2,7 @@
 
 https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html#ErrorCodeList
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -205,7 +206,9 @@ class MethodNotAllowed(S3Error):
     status = 405
 
     def __init__(self, method: str) -> None:
-        super().__init__("The specified method is not allowed against this resource.", Method=method, ResourceType="DeleteMarker")
+        super().__init__(
+            "The specified method is not allowed against this resource.", Method=method, ResourceType="DeleteMarker"
+        )
 
 
 class PreconditionFailed(S3Error):

@@ -1,4 +1,5 @@
 """The S3 protocol adapter: parsed botocore params in, botocore-shaped output dicts out."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -15,11 +16,16 @@ _HEADER_FIELDS = ("CacheControl", "ContentDisposition", "ContentEncoding", "Cont
 
 
 def _owner(ctx: RequestContext) -> dict[str, str]:
-    return {"DisplayName": ctx.sandbox.owner.get_username() if ctx.sandbox.owner_id else _OWNER_NAME, "ID": ctx.sandbox.account_id}
+    return {
+        "DisplayName": ctx.sandbox.owner.get_username() if ctx.sandbox.owner_id else _OWNER_NAME,
+        "ID": ctx.sandbox.account_id,
+    }
 
 
 def _object_fields(params: dict[str, Any]) -> backend.ObjectFields:
-    tags = [{"Key": key, "Value": value} for key, value in parse_qsl(params.get("Tagging") or "", keep_blank_values=True)]
+    tags = [
+        {"Key": key, "Value": value} for key, value in parse_qsl(params.get("Tagging") or "", keep_blank_values=True)
+    ]
     return backend.ObjectFields(
         content_type=params.get("ContentType") or "",
         metadata=dict(params.get("Metadata") or {}),
@@ -95,7 +101,12 @@ class S3Handler:
         requested = (request.headers.get("access-control-request-headers") or "").split(",")
         decision = logic.match_cors(rules, origin=origin, method=method, request_headers=requested)
         if decision is None:
-            raise exceptions.AccessDenied("CORSResponse: This CORS request is not allowed. This is usually because the evalution of Origin, request method / Access-Control-Request-Method or Access-Control-Request-Headers are not whitelisted by the resource's CORS spec.", code="AccessForbidden")
+            raise exceptions.AccessDenied(
+                "CORSResponse: This CORS request is not allowed. This is usually because the evalution of "
+                "Origin, request method / Access-Control-Request-Method or Access-Control-Request-Headers "
+                "are not whitelisted by the resource's CORS spec.",
+                code="AccessForbidden",
+            )
         return decision.headers
 
     # --- buckets --------------------------------------------------------------------------
@@ -203,13 +214,20 @@ class S3Handler:
         source, _, query = source.partition("?")
         source_bucket, _, source_key = source.partition("/")
         if not source_bucket or not source_key:
-            raise exceptions.InvalidArgument("Copy Source must mention the source bucket and key: sourcebucket/sourcekey", ArgumentName="x-amz-copy-source")
+            raise exceptions.InvalidArgument(
+                "Copy Source must mention the source bucket and key: sourcebucket/sourcekey",
+                ArgumentName="x-amz-copy-source",
+            )
         source_version = dict(parse_qsl(query)).get("versionId")
         directive = params.get("MetadataDirective") or "COPY"
         tagging = params.get("TaggingDirective") or "COPY"
         if directive not in ("COPY", "REPLACE") or tagging not in ("COPY", "REPLACE"):
-            raise exceptions.InvalidArgument("Unknown metadata or tagging directive.", ArgumentName="x-amz-metadata-directive")
-        original = backend.get_object(sandbox=ctx.sandbox, bucket_name=source_bucket, key=source_key, version_id=source_version)
+            raise exceptions.InvalidArgument(
+                "Unknown metadata or tagging directive.", ArgumentName="x-amz-metadata-directive"
+            )
+        original = backend.get_object(
+            sandbox=ctx.sandbox, bucket_name=source_bucket, key=source_key, version_id=source_version
+        )
         status = logic.evaluate_conditions(
             etag=original.etag,
             last_modified=original.last_modified,
@@ -273,7 +291,9 @@ class S3Handler:
         return self._read(ctx, params, with_body=True)
 
     def get_object_tagging(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-        obj = backend.get_object(sandbox=ctx.sandbox, bucket_name=params["Bucket"], key=params["Key"], version_id=params.get("VersionId"))
+        obj = backend.get_object(
+            sandbox=ctx.sandbox, bucket_name=params["Bucket"], key=params["Key"], version_id=params.get("VersionId")
+        )
         return {"TagSet": obj.tags, "VersionId": obj.version_id if obj.version_id != NULL_VERSION else None}
 
     def head_object(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
@@ -288,17 +308,26 @@ class S3Handler:
             fields=_object_fields(params),
             content_md5=params.get("ContentMD5"),
         )
-        return {"ETag": logic.quote_etag(obj.etag), "VersionId": obj.version_id if obj.version_id != NULL_VERSION else None}
+        return {
+            "ETag": logic.quote_etag(obj.etag),
+            "VersionId": obj.version_id if obj.version_id != NULL_VERSION else None,
+        }
 
     def put_object_tagging(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         tags = (params.get("Tagging") or {}).get("TagSet") or []
         obj = backend.put_object_tagging(
-            sandbox=ctx.sandbox, bucket_name=params["Bucket"], key=params["Key"], version_id=params.get("VersionId"), tags=tags
+            sandbox=ctx.sandbox,
+            bucket_name=params["Bucket"],
+            key=params["Key"],
+            version_id=params.get("VersionId"),
+            tags=tags,
         )
         return {"VersionId": obj.version_id if obj.version_id != NULL_VERSION else None}
 
     def _read(self, ctx: RequestContext, params: dict[str, Any], *, with_body: bool) -> dict[str, Any]:
-        obj = backend.get_object(sandbox=ctx.sandbox, bucket_name=params["Bucket"], key=params["Key"], version_id=params.get("VersionId"))
+        obj = backend.get_object(
+            sandbox=ctx.sandbox, bucket_name=params["Bucket"], key=params["Key"], version_id=params.get("VersionId")
+        )
         out = _object_headers(obj, params)
         status = _conditional_status(obj, params)
         if status == 412:
@@ -347,7 +376,9 @@ class S3Handler:
             if obj.is_delete_marker:
                 markers.append(entry)
             else:
-                versions.append({**entry, "ETag": logic.quote_etag(obj.etag), "Size": obj.size, "StorageClass": "STANDARD"})
+                versions.append(
+                    {**entry, "ETag": logic.quote_etag(obj.etag), "Size": obj.size, "StorageClass": "STANDARD"}
+                )
         return {
             "Name": params["Bucket"],
             "Prefix": encode(params.get("Prefix") or ""),
@@ -369,8 +400,12 @@ class S3Handler:
         marker = params.get("Marker") or ""
         delimiter = params.get("Delimiter") or ""
         bucket, page = backend.list_objects(
-            sandbox=ctx.sandbox, bucket_name=params["Bucket"], prefix=params.get("Prefix") or "",
-            delimiter=delimiter, max_keys=params.get("MaxKeys", 1000), after=marker,
+            sandbox=ctx.sandbox,
+            bucket_name=params["Bucket"],
+            prefix=params.get("Prefix") or "",
+            delimiter=delimiter,
+            max_keys=params.get("MaxKeys", 1000),
+            after=marker,
         )
         owner = _owner(ctx)
         return {
@@ -394,11 +429,17 @@ class S3Handler:
         if token is not None:
             decoded = logic.decode_continuation_token(token)
             if decoded is None:
-                raise exceptions.InvalidArgument("The continuation token provided is incorrect", ArgumentName="continuation-token")
+                raise exceptions.InvalidArgument(
+                    "The continuation token provided is incorrect", ArgumentName="continuation-token"
+                )
             after = max(after, decoded)
         bucket, page = backend.list_objects(
-            sandbox=ctx.sandbox, bucket_name=params["Bucket"], prefix=params.get("Prefix") or "",
-            delimiter=params.get("Delimiter") or "", max_keys=params.get("MaxKeys", 1000), after=after,
+            sandbox=ctx.sandbox,
+            bucket_name=params["Bucket"],
+            prefix=params.get("Prefix") or "",
+            delimiter=params.get("Delimiter") or "",
+            max_keys=params.get("MaxKeys", 1000),
+            after=after,
         )
         owner = _owner(ctx) if params.get("FetchOwner") else None
         return {
@@ -419,14 +460,20 @@ class S3Handler:
     # --- multipart uploads ----------------------------------------------------------------
 
     def abort_multipart_upload(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-        backend.abort_multipart_upload(sandbox=ctx.sandbox, bucket_name=params["Bucket"], key=params["Key"], upload_id=params["UploadId"])
+        backend.abort_multipart_upload(
+            sandbox=ctx.sandbox, bucket_name=params["Bucket"], key=params["Key"], upload_id=params["UploadId"]
+        )
         return {}
 
     def complete_multipart_upload(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         listed = (params.get("MultipartUpload") or {}).get("Parts") or []
         parts = [(int(part.get("PartNumber", 0)), part.get("ETag", "")) for part in listed]
         obj = backend.complete_multipart_upload(
-            sandbox=ctx.sandbox, bucket_name=params["Bucket"], key=params["Key"], upload_id=params["UploadId"], parts=parts
+            sandbox=ctx.sandbox,
+            bucket_name=params["Bucket"],
+            key=params["Key"],
+            upload_id=params["UploadId"],
+            parts=parts,
         )
         return {
             "Location": f"/{params['Bucket']}/{quote(obj.key)}",
@@ -445,8 +492,11 @@ class S3Handler:
     def list_multipart_uploads(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         encode = _encoder(params)
         uploads, truncated = backend.list_multipart_uploads(
-            sandbox=ctx.sandbox, bucket_name=params["Bucket"], prefix=params.get("Prefix") or "",
-            max_uploads=params.get("MaxUploads", 1000), key_marker=params.get("KeyMarker") or "",
+            sandbox=ctx.sandbox,
+            bucket_name=params["Bucket"],
+            prefix=params.get("Prefix") or "",
+            max_uploads=params.get("MaxUploads", 1000),
+            key_marker=params.get("KeyMarker") or "",
         )
         owner = _owner(ctx)
         return {
@@ -463,8 +513,12 @@ class S3Handler:
     def list_parts(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         marker = int(params.get("PartNumberMarker") or 0)
         upload, parts, truncated = backend.list_parts(
-            sandbox=ctx.sandbox, bucket_name=params["Bucket"], key=params["Key"], upload_id=params["UploadId"],
-            max_parts=params.get("MaxParts", 1000), marker=marker,
+            sandbox=ctx.sandbox,
+            bucket_name=params["Bucket"],
+            key=params["Key"],
+            upload_id=params["UploadId"],
+            max_parts=params.get("MaxParts", 1000),
+            marker=marker,
         )
         return {
             "Bucket": params["Bucket"],
@@ -475,9 +529,15 @@ class S3Handler:
             "MaxParts": params.get("MaxParts", 1000),
             "IsTruncated": truncated,
             "Parts": [
-                {"PartNumber": p.part_number, "LastModified": p.last_modified, "ETag": logic.quote_etag(p.etag), "Size": p.size}
+                {
+                    "PartNumber": p.part_number,
+                    "LastModified": p.last_modified,
+                    "ETag": logic.quote_etag(p.etag),
+                    "Size": p.size,
+                }
                 for p in parts
-            ] or None,
+            ]
+            or None,
             "Owner": _owner(ctx),
             "Initiator": _owner(ctx),
             "StorageClass": "STANDARD",
@@ -485,8 +545,13 @@ class S3Handler:
 
     def upload_part(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         part = backend.upload_part(
-            sandbox=ctx.sandbox, bucket_name=params["Bucket"], key=params["Key"], upload_id=params["UploadId"],
-            part_number=params["PartNumber"], body=params.get("Body") or b"", content_md5=params.get("ContentMD5"),
+            sandbox=ctx.sandbox,
+            bucket_name=params["Bucket"],
+            key=params["Key"],
+            upload_id=params["UploadId"],
+            part_number=params["PartNumber"],
+            body=params.get("Body") or b"",
+            content_md5=params.get("ContentMD5"),
         )
         return {"ETag": logic.quote_etag(part.etag)}
 

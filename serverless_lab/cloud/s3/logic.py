@@ -2,6 +2,7 @@
 
 No Django and no ORM here, so every rule is table-tested in ``tests/unit/s3``.
 """
+
 from __future__ import annotations
 
 import base64
@@ -299,4 +300,3 @@ def filter_matches(filter_rules: Iterable[dict[str, str]], key: str) -> bool:
         if name == "suffix" and not key.endswith(value):
             return False
     return True
-

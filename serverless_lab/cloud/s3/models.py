@@ -3,6 +3,7 @@
 Bucket names are global across the lab, as they are across AWS: a name another sandbox holds is
 ``BucketAlreadyExists``, and that sandbox's bucket answers everyone else with ``AccessDenied``.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -37,7 +38,7 @@ class Bucket(models.Model):
     versioning = models.CharField(max_length=16, blank=True, default="")  # "", "Enabled", "Suspended"
     tags = models.JSONField(default=list, blank=True)  # botocore TagSet: [{"Key", "Value"}]
     cors_rules = models.JSONField(null=True, blank=True)  # botocore CORSRules, None when unset
-    policy = models.TextField(null=True, blank=True)
+    policy = models.TextField(null=True, blank=True)  # noqa: DJ001 -- None means "no policy", unlike ""
     notification = models.JSONField(default=dict, blank=True)  # botocore NotificationConfiguration
 
     class Meta:
@@ -90,6 +91,9 @@ class MultipartUpload(models.Model):
     class Meta:
         ordering = ["key", "initiated"]
 
+    def __str__(self) -> str:
+        return f"{self.key} ({self.upload_id})"
+
 
 class Part(models.Model):
     sandbox = models.ForeignKey(Sandbox, on_delete=models.CASCADE, related_name="s3_parts")
@@ -103,3 +107,6 @@ class Part(models.Model):
     class Meta:
         ordering = ["part_number"]
         constraints = [models.UniqueConstraint(fields=["upload", "part_number"], name="s3_part_unique")]
+
+    def __str__(self) -> str:
+        return f"part {self.part_number} of {self.upload_id}"

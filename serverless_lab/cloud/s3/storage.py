@@ -5,6 +5,7 @@ S3 backend), else a filesystem storage under ``MEDIA_ROOT / "s3"`` that fsyncs e
 is renamed into place. Every name starts with the sandbox's id, so a sandbox's bytes can be
 removed as one prefix on reset/delete.
 """
+
 from __future__ import annotations
 
 import logging

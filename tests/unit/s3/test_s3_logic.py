@@ -1,9 +1,10 @@
 """Table-driven tests of the pure S3 rules in serverless_lab.cloud.s3.logic."""
+
 from __future__ import annotations
 
 import base64
 import hashlib
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -13,10 +14,25 @@ from serverless_lab.cloud.s3 import logic
 @pytest.mark.parametrize(
     ("name", "valid"),
     [
-        ("my-bucket", True), ("a.b.c", True), ("abc", True), ("x" * 63, True), ("1bucket", True),
-        ("ab", False), ("x" * 64, False), ("My-Bucket", False), ("my_bucket", False), ("-start", False),
-        ("end-", False), ("a..b", False), ("a.-b", False), ("a-.b", False), ("192.168.0.1", False),
-        ("xn--abc", False), ("sthree-x", False), ("name-s3alias", False), ("bucket--ol-s3", False),
+        ("my-bucket", True),
+        ("a.b.c", True),
+        ("abc", True),
+        ("x" * 63, True),
+        ("1bucket", True),
+        ("ab", False),
+        ("x" * 64, False),
+        ("My-Bucket", False),
+        ("my_bucket", False),
+        ("-start", False),
+        ("end-", False),
+        ("a..b", False),
+        ("a.-b", False),
+        ("a-.b", False),
+        ("192.168.0.1", False),
+        ("xn--abc", False),
+        ("sthree-x", False),
+        ("name-s3alias", False),
+        ("bucket--ol-s3", False),
     ],
 )
 def test_bucket_name_rules(name, valid):
@@ -25,8 +41,17 @@ def test_bucket_name_rules(name, valid):
 
 @pytest.mark.parametrize(
     ("key", "valid"),
-    [("a", True), ("../../etc/passwd", True), ("x" * 1024, True), ("é" * 512, True),
-     ("", False), ("x" * 1025, False), ("é" * 513, False), ("a\x00b", False), ("\ud800", False)],
+    [
+        ("a", True),
+        ("../../etc/passwd", True),
+        ("x" * 1024, True),
+        ("é" * 512, True),
+        ("", False),
+        ("x" * 1025, False),
+        ("é" * 513, False),
+        ("a\x00b", False),
+        ("\ud800", False),
+    ],
 )
 def test_key_rules(key, valid):
     assert (logic.key_problem(key) is None) is valid
@@ -80,22 +105,32 @@ def test_foreign_continuation_tokens_are_rejected(token):
 @pytest.mark.parametrize(
     ("header", "size", "expected"),
     [
-        (None, 10, None), ("bytes=0-4", 10, (0, 4)), ("bytes=5-", 10, (5, 9)), ("bytes=-3", 10, (7, 9)),
-        ("bytes=-30", 10, (0, 9)), ("bytes=8-100", 10, (8, 9)), ("bytes=5-2", 10, None), ("bytes=0-1,3-4", 10, None),
-        ("items=0-1", 10, None), ("bytes=-", 10, None), ("bytes=-5", 0, None),
+        (None, 10, None),
+        ("bytes=0-4", 10, (0, 4)),
+        ("bytes=5-", 10, (5, 9)),
+        ("bytes=-3", 10, (7, 9)),
+        ("bytes=-30", 10, (0, 9)),
+        ("bytes=8-100", 10, (8, 9)),
+        ("bytes=5-2", 10, None),
+        ("bytes=0-1,3-4", 10, None),
+        ("items=0-1", 10, None),
+        ("bytes=-", 10, None),
+        ("bytes=-5", 0, None),
     ],
 )
 def test_parse_range(header, size, expected):
     assert logic.parse_range(header, size) == expected
 
 
-@pytest.mark.parametrize(("header", "size"), [("bytes=10-", 10), ("bytes=10-20", 10), ("bytes=0-", 0), ("bytes=-0", 10)])
+@pytest.mark.parametrize(
+    ("header", "size"), [("bytes=10-", 10), ("bytes=10-20", 10), ("bytes=0-", 0), ("bytes=-0", 10)]
+)
 def test_unsatisfiable_ranges(header, size):
     with pytest.raises(logic.RangeNotSatisfiable):
         logic.parse_range(header, size)
 
 
-NOW = datetime(2026, 1, 1, 12, 0, 0, 500_000, tzinfo=timezone.utc)
+NOW = datetime(2026, 1, 1, 12, 0, 0, 500_000, tzinfo=UTC)
 BEFORE, AFTER = NOW - timedelta(hours=1), NOW + timedelta(hours=1)
 
 
@@ -103,13 +138,19 @@ BEFORE, AFTER = NOW - timedelta(hours=1), NOW + timedelta(hours=1)
     ("conditions", "expected"),
     [
         ({}, None),
-        ({"if_match": '"abc"'}, None), ({"if_match": '"x", "abc"'}, None), ({"if_match": "*"}, None),
+        ({"if_match": '"abc"'}, None),
+        ({"if_match": '"x", "abc"'}, None),
+        ({"if_match": "*"}, None),
         ({"if_match": '"x"'}, 412),
-        ({"if_none_match": '"abc"'}, 304), ({"if_none_match": "*"}, 304), ({"if_none_match": 'W/"abc"'}, 304),
+        ({"if_none_match": '"abc"'}, 304),
+        ({"if_none_match": "*"}, 304),
+        ({"if_none_match": 'W/"abc"'}, 304),
         ({"if_none_match": '"x"'}, None),
-        ({"if_modified_since": BEFORE}, None), ({"if_modified_since": AFTER}, 304),
+        ({"if_modified_since": BEFORE}, None),
+        ({"if_modified_since": AFTER}, 304),
         ({"if_modified_since": NOW.replace(microsecond=0)}, 304),
-        ({"if_unmodified_since": AFTER}, None), ({"if_unmodified_since": BEFORE}, 412),
+        ({"if_unmodified_since": AFTER}, None),
+        ({"if_unmodified_since": BEFORE}, 412),
         # If-Match wins over If-Unmodified-Since, If-None-Match over If-Modified-Since (RFC 7232 §6).
         ({"if_match": '"abc"', "if_unmodified_since": BEFORE}, None),
         ({"if_none_match": '"x"', "if_modified_since": AFTER}, None),
@@ -136,7 +177,12 @@ def test_content_md5():
 
 
 RULES = [
-    {"AllowedOrigins": ["https://*.example.com"], "AllowedMethods": ["GET"], "AllowedHeaders": ["x-amz-*"], "MaxAgeSeconds": 60},
+    {
+        "AllowedOrigins": ["https://*.example.com"],
+        "AllowedMethods": ["GET"],
+        "AllowedHeaders": ["x-amz-*"],
+        "MaxAgeSeconds": 60,
+    },
     {"AllowedOrigins": ["*"], "AllowedMethods": ["PUT"], "ExposeHeaders": ["ETag"]},
 ]
 
@@ -167,8 +213,12 @@ def test_match_cors_headers():
 
 @pytest.mark.parametrize(
     ("patterns", "event", "expected"),
-    [(["s3:ObjectCreated:*"], "s3:ObjectCreated:Put", True), (["s3:ObjectCreated:Put"], "s3:ObjectCreated:Copy", False),
-     (["s3:ObjectRemoved:*"], "s3:ObjectRemoved:DeleteMarkerCreated", True), ([], "s3:ObjectCreated:Put", False)],
+    [
+        (["s3:ObjectCreated:*"], "s3:ObjectCreated:Put", True),
+        (["s3:ObjectCreated:Put"], "s3:ObjectCreated:Copy", False),
+        (["s3:ObjectRemoved:*"], "s3:ObjectRemoved:DeleteMarkerCreated", True),
+        ([], "s3:ObjectCreated:Put", False),
+    ],
 )
 def test_event_matches(patterns, event, expected):
     assert logic.event_matches(patterns, event) is expected
@@ -176,8 +226,12 @@ def test_event_matches(patterns, event, expected):
 
 @pytest.mark.parametrize(
     ("rules", "key", "expected"),
-    [([], "any", True), ([{"Name": "Prefix", "Value": "up/"}], "up/a.jpg", True), ([{"Name": "prefix", "Value": "up/"}], "a.jpg", False),
-     ([{"Name": "Suffix", "Value": ".jpg"}, {"Name": "Prefix", "Value": "up/"}], "up/a.png", False)],
+    [
+        ([], "any", True),
+        ([{"Name": "Prefix", "Value": "up/"}], "up/a.jpg", True),
+        ([{"Name": "prefix", "Value": "up/"}], "a.jpg", False),
+        ([{"Name": "Suffix", "Value": ".jpg"}, {"Name": "Prefix", "Value": "up/"}], "up/a.png", False),
+    ],
 )
 def test_filter_matches(rules, key, expected):
     assert logic.filter_matches(rules, key) is expected

@@ -2,6 +2,7 @@
 
 Set at import (collection), before the session's live lab starts and copies os.environ.
 """
+
 from __future__ import annotations
 
 import os

@@ -1,5 +1,6 @@
 """S3 buckets through boto3 over real HTTP: create/list/head/delete, location, versioning, tagging,
 CORS, policy and notification configuration."""
+
 from __future__ import annotations
 
 import json
@@ -40,7 +41,9 @@ def test_a_location_constraint_is_reported_back(live_lab, cast):
     assert s3.get_bucket_location(Bucket="alice-eu")["LocationConstraint"] == "eu-west-1"
 
 
-@pytest.mark.parametrize("name", ["ab", "Upper-Case", "under_score", "192.168.1.1", "a..b", "-start", "x" * 64, "xn--bucket"])
+@pytest.mark.parametrize(
+    "name", ["ab", "Upper-Case", "under_score", "192.168.1.1", "a..b", "-start", "x" * 64, "xn--bucket"]
+)
 def test_it_enforces_bucket_naming_rules(live_lab, cast, name):
     s3 = live_lab.client("s3", cast.sandbox)
     with pytest.raises(ClientError) as error:
@@ -103,8 +106,12 @@ def test_bucket_tags_are_stored_and_removed(live_lab, cast):
 def test_a_bucket_policy_is_stored_and_shown(live_lab, cast):
     s3 = live_lab.client("s3", cast.sandbox)
     s3.create_bucket(Bucket="alice-policy")
-    policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
-                                                      "Resource": "arn:aws:s3:::alice-policy/*"}]}
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::alice-policy/*"}
+        ],
+    }
     s3.put_bucket_policy(Bucket="alice-policy", Policy=json.dumps(policy))
     assert json.loads(s3.get_bucket_policy(Bucket="alice-policy")["Policy"]) == policy
     s3.delete_bucket_policy(Bucket="alice-policy")
@@ -121,19 +128,30 @@ def test_notification_targets_are_stored(live_lab, cast):
     s3.create_bucket(Bucket="alice-events")
     arn = f"arn:aws:lambda:us-east-1:{cast.sandbox.account_id}:function:thumbnail"
     configuration = {
-        "LambdaFunctionConfigurations": [{
-            "Id": "thumbs",
-            "LambdaFunctionArn": arn,
-            "Events": ["s3:ObjectCreated:*"],
-            "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "uploads/"}, {"Name": "suffix", "Value": ".jpg"}]}},
-        }],
-        "QueueConfigurations": [{"QueueArn": f"arn:aws:sqs:us-east-1:{cast.sandbox.account_id}:q", "Events": ["s3:ObjectRemoved:*"]}],
+        "LambdaFunctionConfigurations": [
+            {
+                "Id": "thumbs",
+                "LambdaFunctionArn": arn,
+                "Events": ["s3:ObjectCreated:*"],
+                "Filter": {
+                    "Key": {
+                        "FilterRules": [{"Name": "prefix", "Value": "uploads/"}, {"Name": "suffix", "Value": ".jpg"}]
+                    }
+                },
+            }
+        ],
+        "QueueConfigurations": [
+            {"QueueArn": f"arn:aws:sqs:us-east-1:{cast.sandbox.account_id}:q", "Events": ["s3:ObjectRemoved:*"]}
+        ],
     }
     s3.put_bucket_notification_configuration(Bucket="alice-events", NotificationConfiguration=configuration)
     stored = s3.get_bucket_notification_configuration(Bucket="alice-events")
     assert stored["LambdaFunctionConfigurations"][0]["LambdaFunctionArn"] == arn
-    assert stored["LambdaFunctionConfigurations"][0]["Filter"]["Key"]["FilterRules"][1] == {"Name": "Suffix", "Value": ".jpg"} or \
-        stored["LambdaFunctionConfigurations"][0]["Filter"]["Key"]["FilterRules"][1]["Value"] == ".jpg"
+    assert (
+        stored["LambdaFunctionConfigurations"][0]["Filter"]["Key"]["FilterRules"][1]
+        == {"Name": "Suffix", "Value": ".jpg"}
+        or stored["LambdaFunctionConfigurations"][0]["Filter"]["Key"]["FilterRules"][1]["Value"] == ".jpg"
+    )
     assert stored["QueueConfigurations"][0]["Events"] == ["s3:ObjectRemoved:*"]
     assert stored["QueueConfigurations"][0]["Id"]
     s3.put_object(Bucket="alice-events", Key="uploads/cat.jpg", Body=b"jpg")  # matches: logged, not delivered yet
@@ -145,29 +163,52 @@ def test_cors_configuration_is_stored_and_applied_to_browser_requests(live_lab, 
     with pytest.raises(ClientError) as error:
         s3.get_bucket_cors(Bucket="alice-web")
     assert code_of(error) == "NoSuchCORSConfiguration"
-    rules = [{"AllowedOrigins": ["https://app.example"], "AllowedMethods": ["GET", "PUT"], "AllowedHeaders": ["*"],
-              "ExposeHeaders": ["ETag"], "MaxAgeSeconds": 300}]
+    rules = [
+        {
+            "AllowedOrigins": ["https://app.example"],
+            "AllowedMethods": ["GET", "PUT"],
+            "AllowedHeaders": ["*"],
+            "ExposeHeaders": ["ETag"],
+            "MaxAgeSeconds": 300,
+        }
+    ]
     s3.put_bucket_cors(Bucket="alice-web", CORSConfiguration={"CORSRules": rules})
     assert s3.get_bucket_cors(Bucket="alice-web")["CORSRules"] == rules
     s3.put_object(Bucket="alice-web", Key="index.html", Body=b"<h1>hi</h1>", ContentType="text/html")
 
     url = f"{live_lab.url}/aws/alice-web/index.html"
-    preflight = requests.options(url, headers={"Origin": "https://app.example", "Access-Control-Request-Method": "PUT",
-                                               "Access-Control-Request-Headers": "content-type"}, timeout=10)
+    preflight = requests.options(
+        url,
+        headers={
+            "Origin": "https://app.example",
+            "Access-Control-Request-Method": "PUT",
+            "Access-Control-Request-Headers": "content-type",
+        },
+        timeout=10,
+    )
     assert preflight.status_code == 200, preflight.text
     assert preflight.headers["Access-Control-Allow-Origin"] == "https://app.example"
     assert "PUT" in preflight.headers["Access-Control-Allow-Methods"]
     assert preflight.headers["Access-Control-Max-Age"] == "300"
-    refused = requests.options(url, headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "GET"}, timeout=10)
+    refused = requests.options(
+        url, headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "GET"}, timeout=10
+    )
     assert refused.status_code == 403
     assert "Access-Control-Allow-Origin" not in refused.headers
 
     s3 = s3v4(cast.sandbox)
-    presigned = s3.generate_presigned_url("get_object", Params={"Bucket": "alice-web", "Key": "index.html"}, ExpiresIn=60)
+    presigned = s3.generate_presigned_url(
+        "get_object", Params={"Bucket": "alice-web", "Key": "index.html"}, ExpiresIn=60
+    )
     response = requests.get(presigned, headers={"Origin": "https://app.example"}, timeout=10)
     assert response.status_code == 200, response.text
     assert response.headers["Access-Control-Allow-Origin"] == "https://app.example"
     assert response.headers["Access-Control-Expose-Headers"] == "ETag"
 
     s3.delete_bucket_cors(Bucket="alice-web")
-    assert requests.options(url, headers={"Origin": "https://app.example", "Access-Control-Request-Method": "GET"}, timeout=10).status_code == 403
+    assert (
+        requests.options(
+            url, headers={"Origin": "https://app.example", "Access-Control-Request-Method": "GET"}, timeout=10
+        ).status_code
+        == 403
+    )

@@ -3,6 +3,7 @@
 The CLI uploads with aws-chunked bodies and CRC32 trailers (STREAMING-UNSIGNED-PAYLOAD-TRAILER or
 STREAMING-AWS4-HMAC-SHA256-PAYLOAD, depending on the botocore version); the objects must come out intact.
 """
+
 from __future__ import annotations
 
 import json
@@ -27,7 +28,9 @@ def aws(live_lab, sandbox, *args: str) -> subprocess.CompletedProcess[str]:
         "AWS_CONFIG_FILE": "/dev/null",
         "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
     }
-    result = subprocess.run([sys.executable, "-m", "awscli", *args], env=env, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "awscli", *args], env=env, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr
     return result
 
@@ -55,7 +58,9 @@ def test_cp_sync_and_s3api_round_trip(live_lab, cast, tmp_path: Path):
 
     listing = aws(live_lab, cast.sandbox, "s3", "ls", "s3://alice-cli/site/").stdout
     assert "PRE css/" in listing and "index.html" in listing
-    head = json.loads(aws(live_lab, cast.sandbox, "s3api", "head-object", "--bucket", "alice-cli", "--key", "site/index.html").stdout)
+    head = json.loads(
+        aws(live_lab, cast.sandbox, "s3api", "head-object", "--bucket", "alice-cli", "--key", "site/index.html").stdout
+    )
     assert head["ContentLength"] == len(files["index.html"]) and head["ContentType"] == "text/html"
     aws(live_lab, cast.sandbox, "s3", "rm", "s3://alice-cli/", "--recursive")
     aws(live_lab, cast.sandbox, "s3", "rb", "s3://alice-cli")

@@ -1,5 +1,6 @@
 """S3 listings and versions through boto3 over real HTTP: ListObjects v1/v2 with prefix, delimiter,
 MaxKeys, continuation tokens, StartAfter and Marker; ListObjectVersions, VersionId reads, delete markers."""
+
 from __future__ import annotations
 
 import pytest
@@ -7,7 +8,15 @@ from botocore.exceptions import ClientError
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
-KEYS = ["a.txt", "photos/2024/cat.jpg", "photos/2024/dog.jpg", "photos/2025/owl.jpg", "photos/index.html", "z/last", "B-upper"]
+KEYS = [
+    "a.txt",
+    "photos/2024/cat.jpg",
+    "photos/2024/dog.jpg",
+    "photos/2025/owl.jpg",
+    "photos/index.html",
+    "z/last",
+    "B-upper",
+]
 
 
 @pytest.fixture
@@ -45,8 +54,11 @@ def test_continuation_tokens_page_through_keys_and_prefixes(s3):
             break
         token = page["NextContinuationToken"]
     assert seen == ["B-upper", "a.txt", "photos/", "z/"]
-    paginated = [o["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket="alice-list", PaginationConfig={"PageSize": 2})
-                 for o in page["Contents"]]
+    paginated = [
+        o["Key"]
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket="alice-list", PaginationConfig={"PageSize": 2})
+        for o in page["Contents"]
+    ]
     assert paginated == sorted(KEYS)
 
 

@@ -1,4 +1,5 @@
 """S3 multipart uploads through boto3 over real HTTP: create, upload 3 parts, list, complete, abort."""
+
 from __future__ import annotations
 
 import hashlib
@@ -20,17 +21,28 @@ def s3(live_lab, cast):
 
 def test_a_three_part_upload_joins_the_parts_with_the_multipart_etag(s3):
     parts_data = [b"a" * (5 * MIB), b"b" * (5 * MIB), b"tail"]
-    upload = s3.create_multipart_upload(Bucket="alice-big", Key="video.bin", ContentType="video/mp4", Metadata={"k": "v"})
+    upload = s3.create_multipart_upload(
+        Bucket="alice-big", Key="video.bin", ContentType="video/mp4", Metadata={"k": "v"}
+    )
     upload_id = upload["UploadId"]
     assert [u["UploadId"] for u in s3.list_multipart_uploads(Bucket="alice-big")["Uploads"]] == [upload_id]
     etags = []
     for number, data in enumerate(parts_data, 1):
-        etags.append(s3.upload_part(Bucket="alice-big", Key="video.bin", UploadId=upload_id, PartNumber=number, Body=data)["ETag"])
+        etags.append(
+            s3.upload_part(Bucket="alice-big", Key="video.bin", UploadId=upload_id, PartNumber=number, Body=data)[
+                "ETag"
+            ]
+        )
     listed = s3.list_parts(Bucket="alice-big", Key="video.bin", UploadId=upload_id)
     assert [(p["PartNumber"], p["Size"], p["ETag"]) for p in listed["Parts"]] == [
-        (1, 5 * MIB, etags[0]), (2, 5 * MIB, etags[1]), (3, 4, etags[2])]
+        (1, 5 * MIB, etags[0]),
+        (2, 5 * MIB, etags[1]),
+        (3, 4, etags[2]),
+    ]
     done = s3.complete_multipart_upload(
-        Bucket="alice-big", Key="video.bin", UploadId=upload_id,
+        Bucket="alice-big",
+        Key="video.bin",
+        UploadId=upload_id,
         MultipartUpload={"Parts": [{"PartNumber": n, "ETag": e} for n, e in enumerate(etags, 1)]},
     )
     expected = hashlib.md5(b"".join(hashlib.md5(d).digest() for d in parts_data)).hexdigest() + "-3"
@@ -53,10 +65,13 @@ def test_completion_checks_parts_order_and_size(s3):
     ]
     for parts, code in cases:
         with pytest.raises(ClientError) as error:
-            s3.complete_multipart_upload(Bucket="alice-big", Key="k", UploadId=upload_id, MultipartUpload={"Parts": parts})
+            s3.complete_multipart_upload(
+                Bucket="alice-big", Key="k", UploadId=upload_id, MultipartUpload={"Parts": parts}
+            )
         assert error.value.response["Error"]["Code"] == code
-    single = s3.complete_multipart_upload(Bucket="alice-big", Key="k", UploadId=upload_id,
-                                          MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": e1}]})
+    single = s3.complete_multipart_upload(
+        Bucket="alice-big", Key="k", UploadId=upload_id, MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": e1}]}
+    )
     assert single["ETag"].endswith('-1"')
 
 

@@ -1,5 +1,6 @@
 """S3 objects through boto3 over real HTTP: put/get/head/delete, metadata, ranges, conditional
 requests, copy, batch delete, tagging, presigned URLs, virtual-host addressing and quotas."""
+
 from __future__ import annotations
 
 import hashlib
@@ -32,8 +33,14 @@ def s3(live_lab, cast):
 
 def test_put_then_get_returns_the_bytes_metadata_and_md5_etag(s3):
     body = b"hello, serverless"
-    put = s3.put_object(Bucket="alice-data", Key="docs/hello.txt", Body=body, ContentType="text/plain",
-                        Metadata={"Author": "alice"}, CacheControl="max-age=60")
+    put = s3.put_object(
+        Bucket="alice-data",
+        Key="docs/hello.txt",
+        Body=body,
+        ContentType="text/plain",
+        Metadata={"Author": "alice"},
+        CacheControl="max-age=60",
+    )
     assert put["ETag"] == f'"{hashlib.md5(body).hexdigest()}"'
     got = s3.get_object(Bucket="alice-data", Key="docs/hello.txt")
     assert got["Body"].read() == body
@@ -96,7 +103,10 @@ def test_conditional_requests_answer_304_and_412(s3):
     with pytest.raises(ClientError) as error:
         s3.get_object(Bucket="alice-data", Key="c", IfModifiedSince=modified + timedelta(seconds=5))
     assert status_of(error) == 304
-    assert s3.get_object(Bucket="alice-data", Key="c", IfModifiedSince=modified - timedelta(days=1))["Body"].read() == b"v1"
+    assert (
+        s3.get_object(Bucket="alice-data", Key="c", IfModifiedSince=modified - timedelta(days=1))["Body"].read()
+        == b"v1"
+    )
     with pytest.raises(ClientError) as error:
         s3.get_object(Bucket="alice-data", Key="c", IfUnmodifiedSince=modified - timedelta(days=1))
     assert status_of(error) == 412
@@ -111,9 +121,19 @@ def test_copy_keeps_or_replaces_metadata(s3):
     result = s3.copy_object(Bucket="alice-copies", Key="dst.txt", CopySource={"Bucket": "alice-data", "Key": "src.txt"})
     assert result["CopyObjectResult"]["ETag"] == f'"{hashlib.md5(b"copy me").hexdigest()}"'
     copied = s3.get_object(Bucket="alice-copies", Key="dst.txt")
-    assert copied["Body"].read() == b"copy me" and copied["Metadata"] == {"a": "1"} and copied["ContentType"] == "text/plain"
-    s3.copy_object(Bucket="alice-data", Key="src.txt", CopySource="alice-data/src.txt", MetadataDirective="REPLACE",
-                   Metadata={"b": "2"}, ContentType="text/markdown")
+    assert (
+        copied["Body"].read() == b"copy me"
+        and copied["Metadata"] == {"a": "1"}
+        and copied["ContentType"] == "text/plain"
+    )
+    s3.copy_object(
+        Bucket="alice-data",
+        Key="src.txt",
+        CopySource="alice-data/src.txt",
+        MetadataDirective="REPLACE",
+        Metadata={"b": "2"},
+        ContentType="text/markdown",
+    )
     head = s3.head_object(Bucket="alice-data", Key="src.txt")
     assert head["Metadata"] == {"b": "2"} and head["ContentType"] == "text/markdown"
     with pytest.raises(ClientError) as error:
@@ -136,7 +156,10 @@ def test_delete_and_batch_delete_with_quiet_mode(s3):
 def test_object_tags_are_stored_replaced_and_removed(s3):
     s3.put_object(Bucket="alice-data", Key="t", Body=b"x", Tagging="team=blue&stage=dev")
     assert s3.get_object(Bucket="alice-data", Key="t")["TagCount"] == 2
-    assert {t["Key"]: t["Value"] for t in s3.get_object_tagging(Bucket="alice-data", Key="t")["TagSet"]} == {"team": "blue", "stage": "dev"}
+    assert {t["Key"]: t["Value"] for t in s3.get_object_tagging(Bucket="alice-data", Key="t")["TagSet"]} == {
+        "team": "blue",
+        "stage": "dev",
+    }
     s3.put_object_tagging(Bucket="alice-data", Key="t", Tagging={"TagSet": [{"Key": "team", "Value": "red"}]})
     assert s3.get_object_tagging(Bucket="alice-data", Key="t")["TagSet"] == [{"Key": "team", "Value": "red"}]
     s3.delete_object_tagging(Bucket="alice-data", Key="t")
@@ -145,9 +168,13 @@ def test_object_tags_are_stored_replaced_and_removed(s3):
 
 def test_presigned_get_and_put_work_from_a_plain_http_client(s3, cast, s3v4):
     presigner = s3v4(cast.sandbox)
-    put_url = presigner.generate_presigned_url("put_object", Params={"Bucket": "alice-data", "Key": "up.txt"}, ExpiresIn=60)
+    put_url = presigner.generate_presigned_url(
+        "put_object", Params={"Bucket": "alice-data", "Key": "up.txt"}, ExpiresIn=60
+    )
     assert requests.put(put_url, data=b"uploaded by url", timeout=10).status_code == 200
-    get_url = presigner.generate_presigned_url("get_object", Params={"Bucket": "alice-data", "Key": "up.txt"}, ExpiresIn=60)
+    get_url = presigner.generate_presigned_url(
+        "get_object", Params={"Bucket": "alice-data", "Key": "up.txt"}, ExpiresIn=60
+    )
     response = requests.get(get_url, timeout=10)
     assert response.status_code == 200 and response.content == b"uploaded by url"
     assert requests.get(get_url.replace("up.txt", "other.txt"), timeout=10).status_code == 403
@@ -198,12 +225,21 @@ def test_an_unsigned_payload_trailer_upload_is_decoded(live_lab, cast, s3):
     body = b"".join(f"{len(c):x}\r\n".encode() + c + b"\r\n" for c in (data[:8192], data[8192:]))
     body += f"0\r\nx-amz-checksum-crc32:{crc}\r\n\r\n".encode()
     url = f"{live_lab.url}/aws/alice-data/trailer.txt"
-    request = AWSRequest(method="PUT", url=url, data=body, headers={
-        "Content-Encoding": "aws-chunked", "X-Amz-Decoded-Content-Length": str(len(data)),
-        "X-Amz-Trailer": "x-amz-checksum-crc32", "Content-Type": "text/plain",
-    })
+    request = AWSRequest(
+        method="PUT",
+        url=url,
+        data=body,
+        headers={
+            "Content-Encoding": "aws-chunked",
+            "X-Amz-Decoded-Content-Length": str(len(data)),
+            "X-Amz-Trailer": "x-amz-checksum-crc32",
+            "Content-Type": "text/plain",
+        },
+    )
     request.headers["X-Amz-Content-SHA256"] = "STREAMING-UNSIGNED-PAYLOAD-TRAILER"
-    S3SigV4Auth(Credentials(cast.sandbox.access_key_id, cast.sandbox.secret_access_key), "s3", cast.sandbox.region).add_auth(request)
+    S3SigV4Auth(
+        Credentials(cast.sandbox.access_key_id, cast.sandbox.secret_access_key), "s3", cast.sandbox.region
+    ).add_auth(request)
     response = requests.put(url, data=body, headers=dict(request.headers), timeout=10)
     assert response.status_code == 200, response.text
     got = s3.get_object(Bucket="alice-data", Key="trailer.txt")
