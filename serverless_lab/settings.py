@@ -142,6 +142,9 @@ else:
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 20,
             },
+            # Keep connections: the endpoint's thread pool would otherwise reconnect (and re-run the
+            # PRAGMAs) on every request.
+            "CONN_MAX_AGE": 600,
         }
     }
 # The test database gets this process's id so parallel test runs on one machine never collide; the

@@ -13,6 +13,7 @@ import logging
 import re
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
@@ -217,6 +218,50 @@ def _authenticate(aws_request: AwsRequest, full_path: str, query: str, info: aut
     return sandbox
 
 
+@dataclass
+class _Call:
+    ctx: registry.RequestContext
+    params: dict[str, Any]
+    operation_model: Any
+    method: Callable[..., Any]
+    pending: bool  # an async handler method, still to be awaited on the event loop
+    result: Any = None
+
+
+def _authenticate_and_run(
+    aws_request: AwsRequest,
+    full_path: str,
+    query: str,
+    info: auth.SignedRequestInfo,
+    registration: registry.Registration,
+    request_id: str,
+) -> _Call:
+    """Everything that touches the database, in one trip to the thread pool: authenticate, parse
+    and, for a sync handler method, run it."""
+    outcome = _authenticate(aws_request, full_path, query, info)
+    if isinstance(outcome, str):
+        raise _auth_error(registration, outcome)
+    service_model = load_service_model(registration.service_name)
+    operation_model, uri_params = find_operation(service_model, aws_request)
+    method_fn = registry.handler_method(registration, operation_model.name)
+    if method_fn is None:
+        raise NotImplementedByLab(service_model.service_id.hyphenize(), operation_model.name)
+    params = parse_request(operation_model, aws_request, uri_params)
+    ctx = registry.RequestContext(
+        sandbox=outcome,
+        service=registration.service_name,
+        operation=operation_model.name,
+        region=info.region,
+        request_id=request_id,
+        request=aws_request,
+        trace_header=aws_request.headers.get("x-amzn-trace-id"),
+    )
+    call = _Call(ctx, params, operation_model, method_fn, pending=asyncio.iscoroutinefunction(method_fn))
+    if not call.pending:
+        call.result = method_fn(ctx, params)
+    return call
+
+
 @csrf_exempt
 async def aws_endpoint(request: HttpRequest, path: str = "") -> HttpResponse:
     request_id = str(uuid.uuid4())
@@ -254,29 +299,9 @@ async def aws_endpoint(request: HttpRequest, path: str = "") -> HttpResponse:
                 status=400,
             )
         auth.check_freshness(info, now=datetime.now(timezone.utc), max_skew_seconds=settings.LAB_SIGNATURE_MAX_SKEW_SECONDS)
-        outcome = await _run_sync(_authenticate, aws_request, full_path, query, info)
-        if isinstance(outcome, str):
-            raise _auth_error(registration, outcome)
-        sandbox = outcome
-        service_model = load_service_model(registration.service_name)
-        operation_model, uri_params = find_operation(service_model, aws_request)
-        method_fn = registry.handler_method(registration, operation_model.name)
-        if method_fn is None:
-            raise NotImplementedByLab(service_model.service_id.hyphenize(), operation_model.name)
-        params = parse_request(operation_model, aws_request, uri_params)
-        ctx = registry.RequestContext(
-            sandbox=sandbox,
-            service=registration.service_name,
-            operation=operation_model.name,
-            region=info.region,
-            request_id=request_id,
-            request=aws_request,
-            trace_header=aws_request.headers.get("x-amzn-trace-id"),
-        )
-        if asyncio.iscoroutinefunction(method_fn):
-            result = await method_fn(ctx, params)
-        else:
-            result = await _run_sync(method_fn, ctx, params)
+        call = await _run_sync(_authenticate_and_run, aws_request, full_path, query, info, registration, request_id)
+        ctx, params, operation_model = call.ctx, call.params, call.operation_model
+        result = await call.method(ctx, params) if call.pending else call.result
         response = serialize_result(operation_model, result or {}, request_id=request_id)
         if "origin" in aws_request.headers and hasattr(registration.handler, "cors_headers"):
             # A browser's signed request: the handler grants the Access-Control-* headers (S3 CORS).
