@@ -90,6 +90,7 @@ INSTALLED_APPS = [
     "serverless_lab.cloud.endpoint",
     "serverless_lab.cloud.sts",
     "serverless_lab.cloud.s3",
+    "serverless_lab.cloud.dynamodb",
     "serverless_lab.cloud.lambda_",
     "serverless_lab.cloud.logs",
     "serverless_lab.tracing",
