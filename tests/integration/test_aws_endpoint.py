@@ -139,3 +139,19 @@ def test_the_aws_cli_prints_the_sandbox_account(live_lab, cast):
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["Account"] == cast.sandbox.account_id
+
+
+def test_boto3s_default_s3_presigned_urls_signature_v2_work(live_lab, cast):
+    """boto3 presigns S3 URLs with the legacy query signature unless told otherwise: students get those."""
+    s3 = live_lab.client("s3", cast.sandbox)
+    s3.create_bucket(Bucket="presign-v2")
+    s3.put_object(Bucket="presign-v2", Key="notes/hello world.txt", Body=b"hello v2")
+    url = s3.generate_presigned_url("get_object", Params={"Bucket": "presign-v2", "Key": "notes/hello world.txt"}, ExpiresIn=60)
+    assert "AWSAccessKeyId=" in url and "X-Amz-Signature" not in url
+    response = requests.get(url, timeout=10)
+    assert response.status_code == 200, response.text
+    assert response.content == b"hello v2"
+    assert requests.get(url.replace("hello%20world", "other"), timeout=10).status_code == 403
+    expired = s3.generate_presigned_url("get_object", Params={"Bucket": "presign-v2", "Key": "notes/hello world.txt"}, ExpiresIn=-5)
+    refused = requests.get(expired, timeout=10)
+    assert refused.status_code == 403 and b"expired" in refused.content

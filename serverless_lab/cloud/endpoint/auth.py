@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Mapping
 
-from botocore.auth import UNSIGNED_PAYLOAD, S3SigV4Auth, SigV4Auth
+from urllib.parse import urlsplit
+
+from botocore.auth import UNSIGNED_PAYLOAD, HmacV1QueryAuth, S3SigV4Auth, SigV4Auth
 from botocore.awsrequest import AWSRequest, HTTPHeaders
 from botocore.credentials import Credentials
 
@@ -40,6 +42,9 @@ class SignedRequestInfo:
     amz_date: str
     presigned: bool
     expires: int | None = None
+    # 2 = S3's legacy query-string signature (AWSAccessKeyId/Expires/Signature), which boto3 still
+    # uses by default for S3 presigned URLs; everything else is Signature Version 4.
+    version: int = 4
 
 
 class AuthError(AwsError):
@@ -104,6 +109,14 @@ def read_signature(headers: Mapping[str, str], query: Mapping[str, str]) -> Sign
             True,
             expires,
         )
+    if "AWSAccessKeyId" in query and "Signature" in query:
+        try:
+            expires_at = int(query.get("Expires", ""))
+        except ValueError:
+            raise AuthError("AccessDenied", "Query-string authentication requires the Expires parameter to be a number") from None
+        return SignedRequestInfo(
+            query["AWSAccessKeyId"], "", "", "s3", (), query["Signature"], "", True, expires_at, version=2
+        )
     return None
 
 
@@ -115,6 +128,10 @@ def _parse_amz_date(value: str) -> datetime:
 
 
 def check_freshness(info: SignedRequestInfo, *, now: datetime, max_skew_seconds: int) -> None:
+    if info.version == 2:
+        if info.expires is not None and now.timestamp() > info.expires:
+            raise AuthError("AccessDenied", "Request has expired")
+        return
     signed_at = _parse_amz_date(info.amz_date)
     if info.presigned:
         if info.expires is not None and not 1 <= info.expires <= 604800:
@@ -184,6 +201,31 @@ def expected_signature(
     request.context["timestamp"] = info.amz_date
     canonical = verifier.canonical_request(request)
     return verifier.signature(verifier.string_to_sign(request, canonical), request)
+
+
+class _V2QueryVerifier(HmacV1QueryAuth):
+    def _get_date(self) -> str:
+        # Signing puts "now + expires in" where Date goes; verifying, that is the URL's Expires.
+        return str(self._expires)
+
+
+def expected_signature_v2(
+    info: SignedRequestInfo, *, secret_key: str, method: str, url: str, auth_path: str, query: Mapping[str, str]
+) -> str:
+    """The S3 query-string (Signature Version 2) signature botocore's ``HmacV1QueryAuth`` makes.
+
+    ``auth_path`` is ``/<bucket>/<key>`` as sent, without our endpoint prefix (botocore signs the
+    path it built before joining it to the endpoint URL); ``url``'s sub-resources (``versionId``…)
+    are signed too. The signed headers travel in the query string, ``Expires`` standing for ``Date``.
+    """
+    headers = HTTPHeaders()
+    headers["Date"] = str(info.expires)
+    for name, value in query.items():
+        lower = name.lower()
+        if lower in ("content-md5", "content-type") or lower.startswith("x-amz-"):
+            headers[lower] = value
+    signer = _V2QueryVerifier(Credentials(info.access_key_id, secret_key), expires=info.expires or 0)
+    return signer.get_signature(method, urlsplit(url), headers, auth_path=auth_path)
 
 
 def signature_matches(info: SignedRequestInfo, expected: str) -> bool:

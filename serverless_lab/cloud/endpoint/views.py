@@ -204,13 +204,20 @@ def _authenticate(aws_request: AwsRequest, full_path: str, query: str, info: aut
     sandbox = sandbox_by_access_key(info.access_key_id)
     if sandbox is None:
         return "unknown_key"
-    if info.presigned:
-        query = "&".join(part for part in query.split("&") if not part.startswith("X-Amz-Signature="))
     host = aws_request.headers.get("host", "localhost")
-    url = f"http://{host}{full_path}" + (f"?{query}" if query else "")
-    expected = auth.expected_signature(
-        info, secret_key=sandbox.secret_access_key, method=aws_request.method, url=url, headers=aws_request.headers, body=aws_request.body
-    )
+    if info.version == 2:
+        url = f"http://{host}{full_path}" + (f"?{query}" if query else "")
+        expected = auth.expected_signature_v2(
+            info, secret_key=sandbox.secret_access_key, method=aws_request.method, url=url,
+            auth_path=aws_request.path, query=dict(parse_qsl(query, keep_blank_values=True)),
+        )
+    else:
+        if info.presigned:
+            query = "&".join(part for part in query.split("&") if not part.startswith("X-Amz-Signature="))
+        url = f"http://{host}{full_path}" + (f"?{query}" if query else "")
+        expected = auth.expected_signature(
+            info, secret_key=sandbox.secret_access_key, method=aws_request.method, url=url, headers=aws_request.headers, body=aws_request.body
+        )
     if not auth.signature_matches(info, expected):
         return "bad_signature"
     if _over_rate_limit(sandbox):
@@ -251,7 +258,7 @@ def _authenticate_and_run(
         sandbox=outcome,
         service=registration.service_name,
         operation=operation_model.name,
-        region=info.region,
+        region=info.region or outcome.region,
         request_id=request_id,
         request=aws_request,
         trace_header=aws_request.headers.get("x-amzn-trace-id"),
