@@ -17,12 +17,13 @@ import re
 import time
 import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
@@ -297,6 +298,18 @@ def _store(
     if table.indexes:
         IndexEntry.objects.bulk_create(_index_entries(table, new_item, slot.row, slot.pk, slot.sk))
     slot.item = new_item
+
+
+@contextmanager
+def _writing() -> Iterator[None]:
+    """A write transaction. On SQLite it takes the database write lock first, as ``BEGIN IMMEDIATE``
+    would: a transaction that read first and then tries to write fails at once with "database is
+    locked" when another writer got in between, where waiting for the lock is what we want."""
+    with transaction.atomic():
+        if connection.vendor == "sqlite":
+            with connection.cursor() as cursor:
+                cursor.execute("UPDATE dynamodb_table SET id = id WHERE 0")
+        yield
 
 
 def _with_insert_retry(fn: Callable[[], T]) -> T:
@@ -824,7 +837,7 @@ def put_item(
     _check_return_values(return_values, ("NONE", "ALL_OLD"), "Return values set to invalid value")
     _check_return_on_failure(return_on_failure)
     bound = _bind(expressions or Expressions())
-    with transaction.atomic():
+    with _writing():
         table = _table(sandbox, table_name)
         new_item = logic.validate_item(item, table.schema)
         _check_index_keys(table, new_item)
@@ -870,7 +883,7 @@ def delete_item(
     _check_return_values(return_values, ("NONE", "ALL_OLD"), "Return values set to invalid value")
     _check_return_on_failure(return_on_failure)
     bound = _bind(expressions or Expressions())
-    with transaction.atomic():
+    with _writing():
         table = _table(sandbox, table_name)
         key = logic.validate_key(key, table.schema)
         slot = _lock(table, key, time.time())
@@ -916,7 +929,7 @@ def update_item(
             "Member must satisfy enum value set: [ALL_NEW, UPDATED_OLD, ALL_OLD, NONE, UPDATED_NEW]"
         )
     _check_return_on_failure(return_on_failure)
-    with transaction.atomic():
+    with _writing():
         table = _table(sandbox, table_name)
         key = logic.validate_key(key, table.schema)
         update, bound = _compile_update(table, expressions or Expressions())
@@ -1278,7 +1291,7 @@ def batch_write_item(*, sandbox: Sandbox, request_items: Mapping[str, list[Doc]]
         )
     capacities = []
     now = time.time()
-    with transaction.atomic():
+    with _writing():
         plans: list[tuple[TableView, Doc, Doc | None]] = []
         for name, requests in request_items.items():
             table = _table(sandbox, name)
@@ -1388,7 +1401,7 @@ def transact_write_items(
     if len(set(keys)) != len(keys):
         raise DynamoValidationError("Transaction request cannot include multiple operations on one item")
     now = time.time()
-    with transaction.atomic():
+    with _writing():
         if client_request_token is not None:
             digest = _request_hash(transact_items)
             TransactionToken.objects.filter(sandbox=sandbox, created_at__lt=timezone.now() - TOKEN_LIFETIME).delete()
@@ -1502,7 +1515,7 @@ def execute_statement(
     if isinstance(parsed, logic.Select):
         return _select(sandbox, table, parsed, limit, next_token, consistent)
     capacity = Capacity(table.name)
-    with transaction.atomic():
+    with _writing():
         now = time.time()
         if isinstance(parsed, logic.Insert):
             item = logic.validate_item(parsed.item, table.schema)
