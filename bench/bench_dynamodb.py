@@ -210,8 +210,8 @@ def main() -> None:
         for name, server in (("lab", serverless_lab), ("moto", moto)):
             with server(workdir) as (endpoint, key, secret):
                 results[name] = run_suite(client(endpoint, key, secret), args)
-    header = f"{'operation':24} {'lab p50':>9} {'lab p99':>9} {'lab ops/s':>9} {'moto p50':>9} {'moto p99':>9} {'moto ops/s':>10}"
-    print(header + f" {'p50 ratio':>9} {'p99 ratio':>9}")
+    columns = ("lab p50", "lab p99", "lab ops/s", "moto p50", "moto p99", "moto ops/s", "p50 ratio", "p99 ratio")
+    print(f"{'operation':24} " + " ".join(f"{name:>9}" for name in columns))
     for operation, lab in results["lab"].items():
         other = results["moto"][operation]
         row = [percentile(lab, 0.5), percentile(lab, 0.99), len(lab) / sum(lab)]

@@ -198,13 +198,6 @@ class Capacity:
         target = self.global_indexes if index.is_global else self.local_indexes
         target[index.name] = target.get(index.name, 0.0) + units
 
-    def merge(self, other: Capacity) -> None:
-        self.table += other.table
-        for name, units in other.global_indexes.items():
-            self.global_indexes[name] = self.global_indexes.get(name, 0.0) + units
-        for name, units in other.local_indexes.items():
-            self.local_indexes[name] = self.local_indexes.get(name, 0.0) + units
-
 
 def read_units(size: int, *, consistent: bool, transactional: bool = False) -> float:
     """4 KB per unit, half for eventually consistent reads, double inside a transaction."""
