@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from django.core.asgi import get_asgi_application
 
@@ -13,12 +14,28 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
+from django.conf import settings  # noqa: E402
+
+from serverless_lab.cloud.endpoint.asgi import AwsEndpointHandler  # noqa: E402
 from serverless_lab.routing import websocket_urlpatterns  # noqa: E402
+
+# The lab serves its own static files so that one command runs everything, offline.
+site_app = ASGIStaticFilesHandler(django_asgi_app)
+aws_app = AwsEndpointHandler()
+AWS_PREFIX = "/" + settings.AWS_ENDPOINT_PREFIX
+
+
+async def http_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """``/aws/…`` goes to the middleware-free endpoint handler, everything else to the site."""
+    if scope["path"].startswith(AWS_PREFIX) or scope["path"] == AWS_PREFIX.rstrip("/"):
+        await aws_app(scope, receive, send)
+    else:
+        await site_app(scope, receive, send)
+
 
 application = ProtocolTypeRouter(
     {
-        # The lab serves its own static files so that one command runs everything, offline.
-        "http": ASGIStaticFilesHandler(django_asgi_app),
+        "http": http_app,
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )
