@@ -11,6 +11,7 @@ class DynamoDBConfig(AppConfig):
     def ready(self) -> None:
         from serverless_lab.cloud.core import registry
 
-        from .handlers import DynamoDBHandler
+        from .handlers import DynamoDBHandler, DynamoDBStreamsHandler
 
         registry.register("dynamodb", DynamoDBHandler())
+        registry.register("dynamodbstreams", DynamoDBStreamsHandler())

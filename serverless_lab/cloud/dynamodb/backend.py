@@ -27,6 +27,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
+from serverless_lab.cloud.core.errors import AwsError
 from serverless_lab.sandboxes.models import Sandbox
 
 from . import logic
@@ -39,7 +40,7 @@ from .exceptions import (
     TransactionCanceledException,
 )
 from .logic import ExpressionContext, KeySchema, Projection
-from .models import IndexEntry, Item, Table, TransactionToken
+from .models import IndexEntry, Item, StreamRecord, Table, TransactionToken
 
 Doc = dict[str, Any]  # an item or attribute map in wire form
 T = TypeVar("T")
@@ -267,6 +268,8 @@ def _store(
     for index in table.indexes.values():
         if any(i is not None and all(n in i for n in index.schema.names) for i in (slot.item, new_item)):
             capacity.add_index(index, write_units(max(old_size, new_size)))
+    if stream_enabled(table.row) and slot.item != new_item:
+        _record_change(table, slot.item, new_item)
     if new_item is None:
         if slot.row is not None:
             slot.row.delete()
@@ -303,6 +306,24 @@ def _writing() -> Iterator[None]:
             with connection.cursor() as cursor:
                 cursor.execute("UPDATE dynamodb_table SET id = id WHERE 0")
         yield
+
+
+def _record_change(table: TableView, old: Doc | None, new: Doc | None) -> None:
+    """Append the change to the table's stream, with the images its StreamViewType asks for."""
+    view_type = table.row.stream_specification["StreamViewType"]  # type: ignore[index]
+    current = new if new is not None else old
+    assert current is not None
+    record: Doc = {"Keys": table.key_of(current)}
+    if new is not None and view_type in ("NEW_IMAGE", "NEW_AND_OLD_IMAGES"):
+        record["NewImage"] = new
+    if old is not None and view_type in ("OLD_IMAGE", "NEW_AND_OLD_IMAGES"):
+        record["OldImage"] = old
+    event = "INSERT" if old is None else "REMOVE" if new is None else "MODIFY"
+    size = sum(logic.item_size(image) for image in record.values())
+    record["StreamViewType"] = view_type
+    StreamRecord.objects.create(
+        table=table.row, label=table.row.stream_label, event_name=event, data=dump_item(record), size=size
+    )
 
 
 def _with_insert_retry(fn: Callable[[], T]) -> T:
@@ -516,6 +537,7 @@ def create_table(
         )
     if Table.objects.filter(sandbox=sandbox, name=name).exists():
         raise ResourceInUseException(f"Table already exists: {name}")
+    stream = _stream_specification(stream_specification)
     return Table.objects.create(
         sandbox=sandbox,
         name=name,
@@ -525,10 +547,20 @@ def create_table(
         local_indexes=lsis,
         billing_mode=billing_mode,
         provisioned_throughput=throughput,
-        stream_specification=_stream_specification(stream_specification),
+        stream_specification=stream,
+        stream_label=_stream_label() if stream else "",
         tags=_merge_tags([], tags or []),
         deletion_protection=deletion_protection,
     )
+
+
+def stream_enabled(table: Table) -> bool:
+    return bool(table.stream_specification and table.stream_specification.get("StreamEnabled"))
+
+
+def _stream_label() -> str:
+    now = timezone.now()
+    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}"
 
 
 def _stream_specification(spec: Doc | None) -> Doc | None:
@@ -681,7 +713,15 @@ def update_table(
     }
     table.attribute_definitions = [{"AttributeName": n, "AttributeType": t} for n, t in defined.items() if n in used]
     if stream_specification is not None:
-        table.stream_specification = _stream_specification(stream_specification)
+        stream = _stream_specification(stream_specification)
+        if stream and stream_enabled(table):
+            raise DynamoValidationError(f"Table already has an enabled stream: {stream_arn(table)}")
+        if not stream and not stream_enabled(table):
+            raise DynamoValidationError("Table already has no stream enabled")
+        if stream:
+            table.stream_specification, table.stream_label = stream, _stream_label()
+        else:
+            table.stream_specification = {**table.stream_specification, "StreamEnabled": False}
     if deletion_protection is not None:
         table.deletion_protection = deletion_protection
     table.save()
@@ -1584,3 +1624,130 @@ def _select(
     )
     token = base64.b64encode(dump_item(page.last_key).encode()).decode() if page.last_key else None
     return items, token, page.capacity
+
+
+# --- Streams (the dynamodbstreams API) ------------------------------------------------------
+
+ITERATOR_LIFETIME = 15 * 60
+
+
+def stream_arn(table: Table) -> str:
+    return f"{table_arn(table)}/stream/{table.stream_label}"
+
+
+def shard_id(table: Table) -> str:
+    """The one shard a lab stream has."""
+    digits = re.sub(r"\D", "", table.stream_label)
+    return f"shardId-{digits.ljust(20, '0')}-{table.table_id.hex[:8]}"
+
+
+def sequence_number(record_id: int) -> str:
+    return f"{record_id:021d}"
+
+
+def _stream_table(sandbox: Sandbox, arn: str) -> Table:
+    name, _, label = arn.partition(":table/")[2].partition("/stream/")
+    table = Table.objects.filter(sandbox=sandbox, name=name, stream_label=label).select_related("sandbox").first()
+    if table is None or not label or not arn.startswith(f"arn:aws:dynamodb:{sandbox.region}:{sandbox.account_id}:"):
+        raise ResourceNotFoundException(f"Requested resource not found: Stream: {arn} not found")
+    return table
+
+
+def list_streams(
+    *, sandbox: Sandbox, table_name: str | None = None, limit: int = 100, exclusive_start: str | None = None
+) -> tuple[list[Table], Table | None]:
+    """Tables with a stream (enabled or not), in name order, and the last one when more follow."""
+    tables = Table.objects.filter(sandbox=sandbox).exclude(stream_label="").select_related("sandbox")
+    if table_name is not None:
+        tables = tables.filter(name=_table_name(table_name))
+    if exclusive_start:
+        tables = tables.filter(name__gt=exclusive_start.partition(":table/")[2].partition("/stream/")[0])
+    found = list(tables.order_by("name")[: limit + 1])
+    return found[:limit], found[limit - 1] if len(found) > limit else None
+
+
+@dataclass
+class StreamState:
+    table: Table
+    first: int | None  # the first and last sequence numbers the shard holds
+    last: int | None
+
+
+def describe_stream(*, sandbox: Sandbox, arn: str) -> StreamState:
+    table = _stream_table(sandbox, arn)
+    records = StreamRecord.objects.filter(table=table, label=table.stream_label)
+    first = records.order_by("id").values_list("id", flat=True).first()
+    last = records.order_by("-id").values_list("id", flat=True).first()
+    return StreamState(table, first, last)
+
+
+def _iterator(table: Table, after: int) -> str:
+    payload = {"t": table.pk, "l": table.stream_label, "a": after, "at": int(time.time())}
+    return base64.urlsafe_b64encode(json.dumps(payload, separators=(",", ":")).encode()).decode()
+
+
+def get_shard_iterator(
+    *, sandbox: Sandbox, arn: str, shard: str, iterator_type: str, sequence: str | None = None
+) -> str:
+    table = _stream_table(sandbox, arn)
+    if shard != shard_id(table):
+        raise ResourceNotFoundException(f"Requested resource not found: Shard does not exist: {shard}")
+    if iterator_type in ("AT_SEQUENCE_NUMBER", "AFTER_SEQUENCE_NUMBER"):
+        if sequence is None or not sequence.isdigit():
+            raise DynamoValidationError(f"Invalid SequenceNumber {sequence} for iterator type {iterator_type}")
+        after = int(sequence) - (1 if iterator_type == "AT_SEQUENCE_NUMBER" else 0)
+    elif iterator_type == "TRIM_HORIZON":
+        after = 0
+    elif iterator_type == "LATEST":
+        records = StreamRecord.objects.filter(table=table, label=table.stream_label)
+        after = records.order_by("-id").values_list("id", flat=True).first() or 0
+    else:
+        raise DynamoValidationError(f"Serverless Lab does not support the shard iterator type {iterator_type}")
+    return _iterator(table, after)
+
+
+@dataclass
+class RecordsPage:
+    table: Table
+    records: list[StreamRecord]
+    next_iterator: str | None
+
+
+def get_records(*, sandbox: Sandbox, iterator: str, limit: int = 1000) -> RecordsPage:
+    if not 1 <= limit <= 1000:
+        raise DynamoValidationError(
+            f"1 validation error detected: Value '{limit}' at 'limit' failed to satisfy constraint: "
+            "Member must have value less than or equal to 1000"
+        )
+    try:
+        payload = json.loads(base64.urlsafe_b64decode(iterator.encode()))
+        table_pk, label, after, issued = payload["t"], payload["l"], int(payload["a"]), int(payload["at"])
+    except (ValueError, KeyError, TypeError):
+        raise DynamoValidationError("Invalid ShardIterator") from None
+    table = Table.objects.filter(sandbox=sandbox, pk=table_pk).select_related("sandbox").first()
+    if table is None or table.stream_label != label:
+        raise ResourceNotFoundException("Requested resource not found: Stream not found")
+    if time.time() - issued > ITERATOR_LIFETIME:
+        raise AwsError(
+            "Iterator expired. The iterator was created more than 15 minutes ago.", code="ExpiredIteratorException"
+        )
+    records = list(StreamRecord.objects.filter(table=table, label=label, id__gt=after).order_by("id")[:limit])
+    position = records[-1].pk if records else after
+    exhausted = not stream_enabled(table) and len(records) < limit
+    return RecordsPage(table, records, None if exhausted else _iterator(table, position))
+
+
+def stream_record(record: StreamRecord, table: Table) -> Doc:
+    """A record in the Streams wire shape (also what a Lambda trigger receives)."""
+    body = load_item(record.data)
+    body.update(
+        ApproximateCreationDateTime=record.created_at, SequenceNumber=sequence_number(record.pk), SizeBytes=record.size
+    )
+    return {
+        "eventID": hashlib.md5(f"{table.table_id}:{record.pk}".encode(), usedforsecurity=False).hexdigest(),
+        "eventName": record.event_name,
+        "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb",
+        "awsRegion": table.sandbox.region,
+        "dynamodb": body,
+    }

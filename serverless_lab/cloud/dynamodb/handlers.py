@@ -113,11 +113,11 @@ def _table_description(state: TableState) -> dict[str, Any]:
             }
             for index in table.local_indexes
         ]
-    if table.stream_specification:
-        label = table.created_at.strftime("%Y-%m-%dT%H:%M:%S.") + f"{table.created_at.microsecond // 1000:03d}"
+    if backend.stream_enabled(table):
         description["StreamSpecification"] = table.stream_specification
-        description["LatestStreamLabel"] = label
-        description["LatestStreamArn"] = f"{arn}/stream/{label}"
+    if table.stream_label:
+        description["LatestStreamLabel"] = table.stream_label
+        description["LatestStreamArn"] = backend.stream_arn(table)
     return description
 
 
@@ -352,3 +352,62 @@ class DynamoDBHandler:
             client_request_token=params.get("ClientRequestToken"),
         )
         return {"ConsumedCapacity": _capacities(params.get("ReturnConsumedCapacity"), capacities)}
+
+
+class DynamoDBStreamsHandler:
+    """DynamoDB Streams: one shard per stream, records in commit order."""
+
+    def describe_stream(self, ctx: RequestContext, params: Params) -> dict[str, Any]:
+        state = backend.describe_stream(sandbox=ctx.sandbox, arn=params["StreamArn"])
+        table = state.table
+        enabled = backend.stream_enabled(table)
+        numbers: dict[str, Any] = {}
+        if state.first is not None:
+            numbers["StartingSequenceNumber"] = backend.sequence_number(state.first)
+        if not enabled and state.last is not None:
+            numbers["EndingSequenceNumber"] = backend.sequence_number(state.last)
+        return {
+            "StreamDescription": {
+                "StreamArn": backend.stream_arn(table),
+                "StreamLabel": table.stream_label,
+                "StreamStatus": "ENABLED" if enabled else "DISABLED",
+                "StreamViewType": (table.stream_specification or {}).get("StreamViewType"),
+                "CreationRequestDateTime": table.created_at,
+                "TableName": table.name,
+                "KeySchema": table.key_schema,
+                "Shards": [{"ShardId": backend.shard_id(table), "SequenceNumberRange": numbers}],
+            }
+        }
+
+    def get_records(self, ctx: RequestContext, params: Params) -> dict[str, Any]:
+        page = backend.get_records(
+            sandbox=ctx.sandbox, iterator=params["ShardIterator"], limit=params.get("Limit", 1000)
+        )
+        return {
+            "Records": [backend.stream_record(record, page.table) for record in page.records],
+            "NextShardIterator": page.next_iterator,
+        }
+
+    def get_shard_iterator(self, ctx: RequestContext, params: Params) -> dict[str, Any]:
+        iterator = backend.get_shard_iterator(
+            sandbox=ctx.sandbox,
+            arn=params["StreamArn"],
+            shard=params["ShardId"],
+            iterator_type=params["ShardIteratorType"],
+            sequence=params.get("SequenceNumber"),
+        )
+        return {"ShardIterator": iterator}
+
+    def list_streams(self, ctx: RequestContext, params: Params) -> dict[str, Any]:
+        tables, last = backend.list_streams(
+            sandbox=ctx.sandbox,
+            table_name=params.get("TableName"),
+            limit=params.get("Limit", 100),
+            exclusive_start=params.get("ExclusiveStartStreamArn"),
+        )
+        return {
+            "Streams": [
+                {"StreamArn": backend.stream_arn(t), "TableName": t.name, "StreamLabel": t.stream_label} for t in tables
+            ],
+            "LastEvaluatedStreamArn": backend.stream_arn(last) if last is not None else None,
+        }

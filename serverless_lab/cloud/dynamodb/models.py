@@ -28,7 +28,8 @@ class Table(models.Model):
     local_indexes = models.JSONField(default=list, blank=True)
     billing_mode = models.CharField(max_length=32, default="PROVISIONED")
     provisioned_throughput = models.JSONField(default=dict, blank=True)  # {"ReadCapacityUnits", "WriteCapacityUnits"}
-    stream_specification = models.JSONField(null=True, blank=True)
+    stream_specification = models.JSONField(null=True, blank=True)  # None while no stream is enabled
+    stream_label = models.CharField(max_length=32, blank=True, default="")  # the latest stream's, "" if none ever
     ttl_attribute = models.CharField(max_length=255, blank=True, default="")  # "" = TTL disabled
     tags = models.JSONField(default=list, blank=True)  # [{"Key", "Value"}]
     deletion_protection = models.BooleanField(default=False)
@@ -82,6 +83,23 @@ class IndexEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.index_name} -> item {self.item_id}"
+
+
+class StreamRecord(models.Model):
+    """One change in a table's stream; the row id is the record's sequence number."""
+
+    table = models.ForeignKey(Table, on_delete=models.CASCADE, related_name="stream_records")
+    label = models.CharField(max_length=32)  # the stream (a table gets a new one each time it is re-enabled)
+    event_name = models.CharField(max_length=8)  # INSERT, MODIFY, REMOVE
+    data = models.TextField()  # {"Keys", "NewImage"?, "OldImage"?} as stored items are (backend.dump_item)
+    size = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["table", "label", "id"], name="dynamodb_stream_position")]
+
+    def __str__(self) -> str:
+        return f"{self.event_name} #{self.pk}"
 
 
 class TransactionToken(models.Model):
