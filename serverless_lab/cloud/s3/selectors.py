@@ -1,0 +1,216 @@
+"""What the S3 console pages read: display-ready rows built on the backend's listings."""
+
+from __future__ import annotations
+
+import io
+import json
+import mimetypes
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+from django.db.models import Count, Q, Sum
+
+from serverless_lab.sandboxes.models import Sandbox
+
+from . import backend, logic, storage
+from .models import Bucket, Object
+
+PAGE_SIZE = 50
+PREVIEW_MAX_BYTES = 256 * 1024
+
+# Images a browser may render from our origin: raster formats only. SVG can carry script, so it
+# is previewed as text like HTML, never served as an image.
+SAFE_IMAGE_TYPES = frozenset(
+    {"image/png", "image/jpeg", "image/gif", "image/webp", "image/avif", "image/bmp", "image/x-icon"}
+)
+
+NOTIFICATION_LISTS = {
+    "LambdaFunctionConfigurations": ("LambdaFunctionArn", "Lambda function"),
+    "QueueConfigurations": ("QueueArn", "SQS queue"),
+    "TopicConfigurations": ("TopicArn", "SNS topic"),
+}
+
+
+@dataclass
+class BucketRow:
+    name: str
+    region: str
+    created_at: Any
+    versioning: str
+    object_count: int
+    size: int
+
+
+@dataclass
+class Crumb:
+    label: str
+    prefix: str
+
+
+@dataclass
+class FolderRow:
+    prefix: str
+    name: str
+
+
+@dataclass
+class ObjectRow:
+    key: str
+    name: str
+    size: int
+    last_modified: Any
+    content_type: str
+
+
+@dataclass
+class ObjectPage:
+    bucket: Bucket
+    prefix: str
+    crumbs: list[Crumb]
+    folders: list[FolderRow]
+    objects: list[ObjectRow]
+    next_token: str | None
+    is_first_page: bool
+
+
+@dataclass
+class Preview:
+    kind: str  # "image", "json", "text" or "none"
+    text: str = ""
+    truncated: bool = False
+    reason: str = ""
+
+
+@dataclass
+class NotificationRow:
+    id: str
+    list_name: str
+    target_label: str
+    arn: str
+    events: list[str]
+    prefix: str = ""
+    suffix: str = ""
+
+
+@dataclass
+class ObjectDetail:
+    bucket: Bucket
+    obj: Object
+    name: str
+    parent_prefix: str
+    crumbs: list[Crumb]
+    versions: list[Object] = field(default_factory=list)
+
+
+def bucket_rows(*, sandbox: Sandbox) -> list[BucketRow]:
+    """The sandbox's buckets with their current object count and size, in one query."""
+    current = Q(object_versions__is_latest=True, object_versions__is_delete_marker=False)
+    rows = (
+        Bucket.objects.filter(sandbox=sandbox)
+        .annotate(
+            object_count=Count("object_versions", filter=current), size=Sum("object_versions__size", filter=current)
+        )
+        .order_by("name")
+    )
+    return [
+        BucketRow(row.name, row.region, row.created_at, row.versioning, row.object_count, row.size or 0) for row in rows
+    ]
+
+
+def breadcrumbs(prefix: str) -> list[Crumb]:
+    """One crumb per folder of ``prefix`` ("a/b/" → a/, a/b/); the bucket itself is the root."""
+    crumbs: list[Crumb] = []
+    position = 0
+    while (end := prefix.find("/", position)) >= 0:
+        crumbs.append(Crumb(prefix[position:end] or "/", prefix[: end + 1]))
+        position = end + 1
+    return crumbs
+
+
+def object_page(*, sandbox: Sandbox, bucket_name: str, prefix: str = "", token: str = "") -> ObjectPage:
+    """One page of the folder ``prefix``: sub-folders (delimiter "/") and objects.
+
+    ``token`` is a continuation token from a previous page; an unreadable one starts over.
+    """
+    after = (logic.decode_continuation_token(token) or "") if token else ""
+    bucket, page = backend.list_objects(
+        sandbox=sandbox, bucket_name=bucket_name, prefix=prefix, delimiter="/", max_keys=PAGE_SIZE, after=after
+    )
+    folders = [FolderRow(p, p[len(prefix) :]) for p in page.common_prefixes]
+    objects = [
+        ObjectRow(obj.key, obj.key[len(prefix) :], obj.size, obj.last_modified, obj.content_type)
+        for obj in page.contents
+    ]
+    next_token = logic.encode_continuation_token(page.next_marker) if page.is_truncated and page.next_marker else None
+    return ObjectPage(bucket, prefix, breadcrumbs(prefix), folders, objects, next_token, not after)
+
+
+def object_detail(*, sandbox: Sandbox, bucket_name: str, key: str, version_id: str | None = None) -> ObjectDetail:
+    obj = backend.get_object(sandbox=sandbox, bucket_name=bucket_name, key=key, version_id=version_id)
+    parent = key[: key.rfind("/") + 1]
+    detail = ObjectDetail(obj.bucket, obj, key[len(parent) :], parent, breadcrumbs(parent))
+    if obj.bucket.versioning:
+        detail.versions = list(Object.objects.filter(bucket=obj.bucket, key=key).order_by("-last_modified", "-pk"))
+    return detail
+
+
+def effective_content_type(obj: Object) -> str:
+    """The stored type, or a guess from the key when the client sent none (boto3's default)."""
+    stored = obj.content_type.split(";")[0].strip().lower()
+    if stored and stored not in ("binary/octet-stream", "application/octet-stream"):
+        return stored
+    return (mimetypes.guess_type(obj.key)[0] or stored or "binary/octet-stream").lower()
+
+
+def preview(obj: Object) -> Preview:
+    """How the console shows ``obj``: a raster image, pretty JSON, escaped text, or nothing."""
+    kind = effective_content_type(obj)
+    if kind in SAFE_IMAGE_TYPES:
+        return Preview("image")
+    textual = (
+        kind.startswith("text/")
+        or kind in ("application/json", "application/xml", "application/javascript", "image/svg+xml")
+        or kind.endswith(("+json", "+xml"))
+    )
+    if not textual:
+        return Preview("none", reason=f"No preview for {kind} objects: download it instead.")
+    data = backend.read_object(obj, (0, PREVIEW_MAX_BYTES - 1) if obj.size > PREVIEW_MAX_BYTES else None)
+    truncated = obj.size > PREVIEW_MAX_BYTES
+    if b"\x00" in data:
+        return Preview("none", reason="This object looks binary, so there is no text preview.")
+    text = data.decode("utf-8", errors="replace")
+    if (kind == "application/json" or kind.endswith("+json")) and not truncated:
+        try:
+            return Preview("json", json.dumps(json.loads(text), indent=2, ensure_ascii=False))
+        except ValueError:
+            return Preview("text", text, reason="Not valid JSON, shown as text.")
+    return Preview("text", text, truncated)
+
+
+def open_object(obj: Object) -> IO[bytes]:
+    """A binary file over the object's bytes, for streaming responses."""
+    if obj.size == 0 or not obj.storage_name:
+        return io.BytesIO(b"")
+    return storage.object_storage().open(obj.storage_name, "rb")
+
+
+def notification_rows(bucket: Bucket) -> list[NotificationRow]:
+    rows = []
+    for list_name, (arn_name, label) in NOTIFICATION_LISTS.items():
+        for target in bucket.notification.get(list_name, []):
+            rules = {
+                rule.get("Name", "").lower(): rule.get("Value", "")
+                for rule in target.get("Filter", {}).get("Key", {}).get("FilterRules", [])
+            }
+            rows.append(
+                NotificationRow(
+                    target.get("Id", ""),
+                    list_name,
+                    label,
+                    target.get(arn_name, ""),
+                    list(target.get("Events", [])),
+                    rules.get("prefix", ""),
+                    rules.get("suffix", ""),
+                )
+            )
+    return rows
