@@ -62,7 +62,6 @@ def code_dir(sandbox_id: int, code_name: str, sha256_b64: str) -> Path:
     if target.is_dir():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
-    _make_traversable(target.parent)
     staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=".unpack-"))
     try:
         logic.extract_zip(read_zip(code_name), staging)
@@ -74,19 +73,6 @@ def code_dir(sandbox_id: int, code_name: str, sha256_b64: str) -> Path:
         if staging.exists():
             _remove_tree(staging)
     return target
-
-
-def _make_traversable(path: Path) -> None:
-    """The environment's unprivileged uid must reach the code through every parent directory."""
-    for directory in [path, *path.parents]:
-        if directory == Path(settings.MEDIA_ROOT).parent:
-            break
-        try:
-            mode = directory.stat().st_mode
-            if mode & 0o005 != 0o005:
-                os.chmod(directory, mode | 0o005)
-        except OSError:
-            break
 
 
 def _remove_tree(path: Path) -> None:

@@ -53,6 +53,7 @@ _FUNCTION_REF = re.compile(
     r"|(?P<partial_account>\d{12}):function:)?"
     r"(?P<name>[a-zA-Z0-9_-]{1,64})(?::(?P<qualifier>\$LATEST|[a-zA-Z0-9_-]{1,128}))?$"
 )
+_VARIABLE = re.compile(r"^[a-zA-Z][a-zA-Z0-9_]+$")
 _ROLE = re.compile(r"^arn:aws[a-zA-Z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
 
 
@@ -142,7 +143,14 @@ def check_role(role: str) -> None:
 
 
 def check_environment(variables: dict[str, str]) -> None:
-    """Lambda's own messages for reserved keys and the 4 KB limit on all variables together."""
+    """Lambda's own messages for key names, reserved keys and the 4 KB limit on all variables together."""
+    if any(not _VARIABLE.match(key) for key in variables) or any("\0" in str(value) for value in variables.values()):
+        raise RuleViolation(
+            "1 validation error detected: Value at 'environment.variables' failed to satisfy constraint: "
+            "Map keys must satisfy constraint: "
+            "[Member must satisfy regular expression pattern: [a-zA-Z]([a-zA-Z0-9_])+]",
+            "validation",
+        )
     reserved = sorted(key for key in variables if key in RESERVED_VARIABLES)
     if reserved:
         raise RuleViolation(

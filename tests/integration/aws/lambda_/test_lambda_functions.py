@@ -76,6 +76,9 @@ def test_create_errors_speak_lambda(lambda_client, create_python):
         create_python("reserved", SOURCE, Environment={"Variables": {"AWS_REGION": "mars-1"}})
     assert "Reserved keys used in this request: AWS_REGION" in error_of(excinfo)[2]
     with pytest.raises(ClientError) as excinfo:
+        create_python("bad-key", SOURCE, Environment={"Variables": {"1-BAD": "x"}})
+    assert error_of(excinfo)[0] == "ValidationException"
+    with pytest.raises(ClientError) as excinfo:
         create_python("cobol", SOURCE, Runtime="cobol85")
     assert error_of(excinfo)[0] == "InvalidParameterValueException"
     with pytest.raises(ClientError) as excinfo:
