@@ -16,7 +16,7 @@ import math
 import re
 import time
 import zlib
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -324,6 +324,17 @@ def _record_change(table: TableView, old: Doc | None, new: Doc | None) -> None:
     StreamRecord.objects.create(
         table=table.row, label=table.row.stream_label, event_name=event, data=dump_item(record), size=size
     )
+
+
+def _lock_streams(tables: Iterable[TableView]) -> None:
+    """Lock the rows of the tables that have an enabled stream, in a fixed order, before any item row.
+
+    Stream sequence numbers are row ids, handed out at insert time; holding the table's lock until
+    commit makes them commit in id order, so a reader never skips a record that commits late.
+    """
+    streaming = sorted({t.row.pk for t in tables if stream_enabled(t.row)})
+    for pk in streaming:
+        Table.objects.select_for_update().filter(pk=pk).values_list("pk", flat=True).first()
 
 
 def _with_insert_retry(fn: Callable[[], T]) -> T:
@@ -874,6 +885,7 @@ def put_item(
         table = _table(sandbox, table_name)
         new_item = logic.validate_item(item, table.schema)
         _check_index_keys(table, new_item)
+        _lock_streams([table])
         capacity = Capacity(table.name)
         now = time.time()
 
@@ -919,6 +931,7 @@ def delete_item(
     with _writing():
         table = _table(sandbox, table_name)
         key = logic.validate_key(key, table.schema)
+        _lock_streams([table])
         slot = _lock(table, key, time.time())
         if bound.condition is not None and not bound.condition(slot.item):
             raise _failed(slot.item, return_on_failure)
@@ -966,6 +979,7 @@ def update_item(
         table = _table(sandbox, table_name)
         key = logic.validate_key(key, table.schema)
         update, bound = _compile_update(table, expressions or Expressions())
+        _lock_streams([table])
         capacity = Capacity(table.name)
         now = time.time()
 
@@ -1347,6 +1361,7 @@ def batch_write_item(*, sandbox: Sandbox, request_items: Mapping[str, list[Doc]]
                     raise DynamoValidationError("Provided list of item keys contains duplicates")
                 seen.add(encoded)
                 plans.append((table, key, new_item))
+        _lock_streams(plan[0] for plan in plans)
         by_table: dict[str, Capacity] = {}
         for table, key, new_item in plans:
             capacity = by_table.setdefault(table.name, Capacity(table.name))
@@ -1451,6 +1466,7 @@ def transact_write_items(
 
         def attempt() -> list[Capacity]:
             # Lock rows in key order so concurrent transactions cannot deadlock.
+            _lock_streams(tables.values())
             for position in sorted(range(len(prepared)), key=lambda i: keys[i]):
                 item = prepared[position]
                 item.slot = _lock(item.table, item.key, now)
@@ -1549,6 +1565,7 @@ def execute_statement(
         return _select(sandbox, table, parsed, limit, next_token, consistent)
     capacity = Capacity(table.name)
     with _writing():
+        _lock_streams([table])
         now = time.time()
         if isinstance(parsed, logic.Insert):
             item = logic.validate_item(parsed.item, table.schema)

@@ -103,3 +103,38 @@ def test_concurrent_transfers_keep_the_total(live_lab, fast_sandbox, make_table)
         list(pool.map(transfer, range(6)))
     coins = {i["pk"]["S"]: int(i["coins"]["N"]) for i in client.scan(TableName="wallets", ConsistentRead=True)["Items"]}
     assert coins == {"a": 100, "b": 100, "c": 100}
+
+
+def test_concurrent_writers_on_a_streamed_table_neither_deadlock_nor_lose_records(live_lab, fast_sandbox, make_table):
+    make_table("streamed", StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"})
+    keys = [f"k{i}" for i in range(5)]
+
+    def writer(i: int) -> None:
+        client = live_lab.client("dynamodb", fast_sandbox)
+        order = keys if i % 2 else list(reversed(keys))  # opposite lock orders across threads
+        for round_ in range(3):
+            client.batch_write_item(
+                RequestItems={
+                    "streamed": [
+                        {"PutRequest": {"Item": {"pk": {"S": k}, "by": {"S": f"{i}-{round_}"}}}} for k in order
+                    ]
+                }
+            )
+
+    with ThreadPoolExecutor(THREADS) as pool:
+        list(pool.map(writer, range(THREADS)))
+    client = live_lab.client("dynamodb", fast_sandbox)
+    arn = client.describe_table(TableName="streamed")["Table"]["LatestStreamArn"]
+    streams = live_lab.client("dynamodbstreams", fast_sandbox)
+    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")[
+        "ShardIterator"
+    ]
+    records = streams.get_records(ShardIterator=iterator)["Records"]
+    assert len(records) == THREADS * 3 * len(keys)
+    numbers = [int(r["dynamodb"]["SequenceNumber"]) for r in records]
+    assert numbers == sorted(numbers)
+    # Per key, the last record carries the item as it is now.
+    last = {r["dynamodb"]["Keys"]["pk"]["S"]: r["dynamodb"]["NewImage"] for r in records}
+    current = {i["pk"]["S"]: i for i in client.scan(TableName="streamed", ConsistentRead=True)["Items"]}
+    assert last == current
