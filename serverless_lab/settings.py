@@ -93,6 +93,7 @@ INSTALLED_APPS = [
     "serverless_lab.cloud.dynamodb",
     "serverless_lab.cloud.lambda_",
     "serverless_lab.cloud.logs",
+    "serverless_lab.cloud.sqs",
     "serverless_lab.tracing",
     "lessons",
 ]

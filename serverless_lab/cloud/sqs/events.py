@@ -1,0 +1,96 @@
+"""What SQS tells the outside world: the sandbox's live panel and long-polling receivers.
+
+Both are sent after the transaction commits. The tracing work will replace ``announce`` with
+proper hops; keep every call to it here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from functools import cache
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+
+from serverless_lab.tracing.broadcast import broadcast_on_commit
+
+logger = logging.getLogger(__name__)
+
+
+def announce(sandbox_id: int, text: str, kind: str = "sqs") -> None:
+    broadcast_on_commit(
+        sandbox_id,
+        {"type": "lab.message", "v": 1, "kind": kind, "text": text, "at": datetime.now(UTC).isoformat()},
+    )
+
+
+def _channel(queue_id: int) -> str:
+    return f"{settings.REDIS_PREFIX}:sqs:visible:{queue_id}"
+
+
+@cache
+def _redis() -> Any:
+    import redis
+
+    return redis.Redis.from_url(settings.REDIS_URL)
+
+
+def notify_visible(queue_id: int) -> None:
+    """Wake long-polling receivers of ``queue_id`` once the transaction commits."""
+    if not settings.REDIS_URL:
+        return
+
+    def publish() -> None:
+        try:
+            _redis().publish(_channel(queue_id), b"1")
+        except Exception:  # receivers still re-check the queue at least once a second
+            logger.warning("could not publish an SQS wake-up for queue %s", queue_id, exc_info=True)
+
+    transaction.on_commit(publish)
+
+
+class _Waiter:
+    def __init__(self, pubsub: Any) -> None:
+        self.pubsub = pubsub
+        self.idle = 0.05
+
+    async def wait(self, seconds: float) -> None:
+        """Return when a message may have become visible, or after ``seconds``."""
+        if seconds <= 0:
+            return
+        if self.pubsub is None:  # no Redis (unit tier): sleep with backoff
+            await asyncio.sleep(min(seconds, self.idle))
+            self.idle = min(self.idle * 2, 0.5)
+            return
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            message = await self.pubsub.get_message(ignore_subscribe_messages=True, timeout=left)
+            if message is not None:
+                return
+
+
+@asynccontextmanager
+async def waiting_for(queue_id: int) -> AsyncIterator[_Waiter]:
+    """Subscribe to ``queue_id``'s wake-ups for the length of a long poll (no thread is held)."""
+    if not settings.REDIS_URL:
+        yield _Waiter(None)
+        return
+    import redis.asyncio
+
+    client = redis.asyncio.Redis.from_url(settings.REDIS_URL)
+    pubsub = client.pubsub()
+    try:
+        await pubsub.subscribe(_channel(queue_id))
+        yield _Waiter(pubsub)
+    finally:
+        try:
+            await pubsub.aclose()
+            await client.aclose()
+        except Exception:
+            logger.debug("closing an SQS long-poll subscription failed", exc_info=True)
