@@ -24,6 +24,8 @@ SAFE_IMAGE_TYPES = frozenset(
     {"image/png", "image/jpeg", "image/gif", "image/webp", "image/avif", "image/bmp", "image/x-icon"}
 )
 
+_MARKUP_TYPES = frozenset({"text/html", "image/svg+xml", "application/xhtml+xml", "text/xml", "application/xml"})
+
 NOTIFICATION_LISTS = {
     "LambdaFunctionConfigurations": ("LambdaFunctionArn", "Lambda function"),
     "QueueConfigurations": ("QueueArn", "SQS queue"),
@@ -79,6 +81,7 @@ class Preview:
     text: str = ""
     truncated: bool = False
     reason: str = ""
+    source_only: bool = False  # markup a browser would run (HTML, SVG), shown as its source
 
 
 @dataclass
@@ -184,7 +187,7 @@ def preview(obj: Object) -> Preview:
             return Preview("json", json.dumps(json.loads(text), indent=2, ensure_ascii=False))
         except ValueError:
             return Preview("text", text, reason="Not valid JSON, shown as text.")
-    return Preview("text", text, truncated)
+    return Preview("text", text, truncated, source_only=kind in _MARKUP_TYPES)
 
 
 def open_object(obj: Object) -> IO[bytes]:
