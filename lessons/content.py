@@ -35,9 +35,11 @@ import markdown
 import nh3
 import yaml
 
+from lessons.blocks import extract_blocks
+
 # Part of every content hash: bump it when rendering changes, so `lessons load` re-renders files
 # whose text did not change.
-RENDERER_VERSION = "1"
+RENDERER_VERSION = "2"
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 REQUIRED_FIELDS = (
@@ -102,6 +104,7 @@ class LessonSource:
     body_markdown: str
     body_html: str
     toc: list[dict[str, Any]]
+    blocks: list[dict[str, Any]]
     source_path: str
     content_hash: str
     # Line of each front matter key, for errors found only across files (duplicates, prerequisites).
@@ -145,8 +148,18 @@ def render_markdown(text: str) -> tuple[str, list[dict[str, Any]]]:
     return body, toc
 
 
-def parse_lesson(text: str, *, path: str) -> tuple[LessonSource | None, list[ContentError]]:
-    """Parse one lesson file's text. ``path`` is only used to name the file in errors."""
+@dataclass
+class FrontMatter:
+    data: dict[str, Any]
+    field_lines: dict[str, int]
+    body: str
+    body_first_line: int  # file line of the body's first line
+
+
+def read_front_matter(
+    text: str, *, path: str, required: tuple[str, ...], optional: tuple[str, ...]
+) -> tuple[FrontMatter | None, list[ContentError]]:
+    """Split a file into its YAML front matter and body; check the field names and required fields."""
     errors: list[ContentError] = []
 
     def error(line: int | None, message: str) -> None:
@@ -184,15 +197,32 @@ def parse_lesson(text: str, *, path: str) -> tuple[LessonSource | None, list[Con
         if key in field_lines:
             error(line, f"field '{key}' is repeated (first set on line {field_lines[key]})")
         field_lines[key] = line
-    known = set(REQUIRED_FIELDS) | set(OPTIONAL_FIELDS)
+    known = set(required) | set(optional)
     for key, line in field_lines.items():
         if key not in known:
-            error(line, f"unknown field '{key}' (known fields: {', '.join(REQUIRED_FIELDS + OPTIONAL_FIELDS)})")
-    for key in REQUIRED_FIELDS:
+            error(line, f"unknown field '{key}' (known fields: {', '.join(required + optional)})")
+    for key in required:
         if key not in data:
             error(1, f"missing required field '{key}'")
+    body = "\n".join(lines[close + 1 :])
+    if not body.strip():
+        error(close + 1, "the file has no body after its front matter")
+    if h1_line := _first_h1_line(lines, start=close + 1):
+        error(h1_line, "use '##' or deeper headings: the page title comes from the front matter 'title'")
     if errors:
         return None, errors
+    return FrontMatter(data=data, field_lines=field_lines, body=body, body_first_line=close + 2), errors
+
+
+def parse_lesson(text: str, *, path: str) -> tuple[LessonSource | None, list[ContentError]]:
+    """Parse one lesson file's text. ``path`` is only used to name the file in errors."""
+    front, errors = read_front_matter(text, path=path, required=REQUIRED_FIELDS, optional=OPTIONAL_FIELDS)
+    if front is None:
+        return None, errors
+    data, field_lines = front.data, front.field_lines
+
+    def error(line: int | None, message: str) -> None:
+        errors.append(ContentError(path, line, message))
 
     def check(key: str, ok: bool, message: str) -> None:
         if not ok:
@@ -221,15 +251,13 @@ def parse_lesson(text: str, *, path: str) -> tuple[LessonSource | None, list[Con
     concepts = data.get("concepts") or []
     check("concepts", is_text_list(concepts), "must be a list of short text tags")
 
-    body = "\n".join(lines[close + 1 :]).strip("\n")
-    if not body.strip():
-        error(close + 1, "the lesson has no body after its front matter")
-    if h1_line := _first_h1_line(lines, start=close + 1):
-        error(h1_line, "use '##' or deeper headings: the page title comes from the front matter 'title'")
+    # Keep leading blank lines so block line numbers stay file line numbers.
+    tokenised, blocks, block_errors = extract_blocks(front.body, first_line=front.body_first_line)
+    errors.extend(ContentError(path, e.line, e.message) for e in block_errors)
     if errors:
         return None, errors
 
-    body_html, toc = render_markdown(body)
+    body_html, toc = render_markdown(tokenised)
     return (
         LessonSource(
             slug=slug,
@@ -241,7 +269,8 @@ def parse_lesson(text: str, *, path: str) -> tuple[LessonSource | None, list[Con
             concepts=[c.strip() for c in concepts],
             estimated_minutes=minutes,
             prerequisites=list(prerequisites or []),
-            body_markdown=body,
+            body_markdown=front.body.strip("\n"),
+            blocks=blocks,
             body_html=body_html,
             toc=toc,
             source_path=path,

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.utils.timezone import now
 
+from lessons.checks import LabSession, load_module, module_checks, run_check
 from lessons.content import ContentError, LessonSource, read_directory
-from lessons.models import Lesson
+from lessons.exercises import ExerciseSource, read_exercises, validate_links
+from lessons.models import Attempt, Exercise, Lesson, LessonRecord, QuizAnswer
+from lessons.selectors import student_sandbox
+from serverless_lab.sandboxes.services import sandbox_reset
 
 DEFAULT_CONTENT_DIR = Path(__file__).resolve().parent / "content"
 
@@ -39,9 +46,28 @@ class LoadReport:
         )
 
 
-def lessons_read(content_dir: Path | None = None) -> tuple[list[LessonSource], list[ContentError]]:
-    """Parse and validate a content folder without touching the database."""
-    return read_directory(content_dir or DEFAULT_CONTENT_DIR, display_root=Path(settings.BASE_DIR))
+@dataclass
+class Content:
+    lessons: list[LessonSource]
+    exercises: list[ExerciseSource]
+    errors: list[ContentError]
+
+
+def content_read(content_dir: Path | None = None) -> Content:
+    """Parse and validate a content folder (lessons and ``exercises/``) without touching the database."""
+    folder = content_dir or DEFAULT_CONTENT_DIR
+    root = Path(settings.BASE_DIR).resolve()
+
+    def shown(path: Path) -> str:
+        resolved = path.resolve()
+        return str(resolved.relative_to(root)) if resolved.is_relative_to(root) else str(path)
+
+    lessons, errors = read_directory(folder, display_root=root)
+    exercises, exercise_errors = read_exercises(folder / "exercises", shown=shown)
+    errors += exercise_errors
+    if not errors:
+        errors += validate_links(lessons, exercises)
+    return Content(lessons=lessons, exercises=exercises, errors=errors)
 
 
 @transaction.atomic
@@ -51,10 +77,11 @@ def lessons_load(content_dir: Path | None = None) -> LoadReport:
     All or nothing: if any file has an error, nothing is written. Rows whose file did not change
     (same content hash and path) are left alone, so a second load is a no-op.
     """
-    sources, errors = lessons_read(content_dir)
-    report = LoadReport(errors=errors)
-    if errors:
+    content = content_read(content_dir)
+    report = LoadReport(errors=content.errors)
+    if content.errors:
         return report
+    sources = content.lessons
     existing = {lesson.slug: lesson for lesson in Lesson.objects.select_for_update()}
     for source in sources:
         values = {
@@ -69,6 +96,7 @@ def lessons_load(content_dir: Path | None = None) -> LoadReport:
             "body_markdown": source.body_markdown,
             "body_html": source.body_html,
             "toc": source.toc,
+            "blocks": source.blocks,
             "source_path": source.source_path,
             "content_hash": source.content_hash,
         }
@@ -86,4 +114,140 @@ def lessons_load(content_dir: Path | None = None) -> LoadReport:
     if existing:
         Lesson.objects.filter(slug__in=existing).delete()
         report.removed.extend(sorted(existing))
+    _exercises_sync(content.exercises)
     return report
+
+
+def _exercises_sync(sources: list[ExerciseSource]) -> None:
+    keep = []
+    for source in sources:
+        Exercise.objects.update_or_create(
+            slug=source.slug,
+            defaults={
+                "lesson_slug": source.lesson,
+                "title": source.title,
+                "order": source.order,
+                "summary": source.summary,
+                "instructions_html": source.instructions_html,
+                "hints": source.hints,
+                "starter": source.starter,
+                "checks": source.checks,
+                "source_path": source.source_path,
+                "module_path": source.module_path,
+                "content_hash": source.content_hash,
+            },
+        )
+        keep.append(source.slug)
+    Exercise.objects.exclude(slug__in=keep).delete()
+
+
+# --- quizzes, progress and grading --------------------------------------------------------------
+
+
+class LessonsError(Exception):
+    """A request the student can fix (unknown quiz, no sandbox, ...); the message is for them."""
+
+
+def quiz_find(*, lesson: Lesson, quiz_id: str) -> dict[str, Any]:
+    for block in lesson.blocks:
+        if block["kind"] == "quiz" and block["data"]["id"] == quiz_id:
+            return block["data"]
+    raise LessonsError("This lesson has no such quiz.")
+
+
+def quiz_answer(*, user: AbstractBaseUser, lesson: Lesson, quiz_id: str, choices: list[int]) -> QuizAnswer:
+    """Grade and store ``user``'s answer (indexes of ticked options); the latest answer wins."""
+    quiz = quiz_find(lesson=lesson, quiz_id=quiz_id)
+    picked = sorted({c for c in choices if 0 <= c < len(quiz["options"])})
+    if not picked:
+        raise LessonsError("Choose an answer first.")
+    if not quiz["multiple"] and len(picked) > 1:
+        raise LessonsError("Choose one answer.")
+    right = [i for i, option in enumerate(quiz["options"]) if option["correct"]]
+    answer, _ = QuizAnswer.objects.update_or_create(
+        user=user,
+        quiz_id=quiz_id,
+        defaults={"lesson_slug": lesson.slug, "choices": picked, "correct": picked == right, "answered_at": now()},
+    )
+    return answer
+
+
+def lesson_read(*, user: AbstractBaseUser, lesson: Lesson) -> None:
+    """Record that ``user`` opened the lesson (the first time only)."""
+    LessonRecord.objects.get_or_create(user=user, lesson_slug=lesson.slug, defaults={"read_at": now()})
+
+
+def lesson_complete(*, user: AbstractBaseUser, lesson: Lesson) -> LessonRecord:
+    record, _ = LessonRecord.objects.get_or_create(user=user, lesson_slug=lesson.slug, defaults={"read_at": now()})
+    if record.completed_at is None:
+        record.completed_at = now()
+        record.save(update_fields=["completed_at"])
+    return record
+
+
+def lesson_sandbox_reset(*, user: AbstractBaseUser) -> int:
+    """Wipe the student's lesson sandbox (see ``selectors.student_sandbox``); returns rows deleted."""
+    sandbox = student_sandbox(user=user)
+    if sandbox is None:
+        raise LessonsError("You have no sandbox yet: create one on the Sandboxes page.")
+    return sandbox_reset(sandbox=sandbox)
+
+
+def exercise_submit(*, user: AbstractBaseUser, exercise: Exercise) -> Attempt:
+    """Queue a grading run of ``exercise`` against the student's sandbox (after commit)."""
+    from lessons.tasks import attempt_grade
+
+    sandbox = student_sandbox(user=user)
+    if sandbox is None:
+        raise LessonsError("Create a sandbox first: the checks look at the resources in it.")
+    attempt = Attempt.objects.create(
+        user=user, sandbox=sandbox, exercise_slug=exercise.slug, total=len(exercise.checks)
+    )
+    attempt_grade.delay_on_commit(attempt.pk)
+    return attempt
+
+
+def exercise_module_path(exercise: Exercise) -> Path:
+    return Path(settings.BASE_DIR) / exercise.module_path
+
+
+def attempt_run(*, attempt_id: int, reraise: tuple[type[BaseException], ...] = ()) -> Attempt:
+    """Run every check of the attempt's exercise against its sandbox, saving after each check.
+
+    Each save commits on its own (no surrounding transaction), so the page polling the attempt sees
+    the checks complete one by one. ``reraise`` lets the task's time limit escape the checks.
+    """
+    attempt = Attempt.objects.select_related("sandbox").get(pk=attempt_id)
+    exercise = Exercise.objects.filter(slug=attempt.exercise_slug).first()
+    sandbox = attempt.sandbox
+    if exercise is None or sandbox is None:
+        return attempt_fail(attempt_id=attempt_id, message="The exercise or the sandbox no longer exists.")
+    attempt.status = Attempt.Status.RUNNING
+    attempt.save(update_fields=["status"])
+    module = load_module(exercise_module_path(exercise), name=exercise.slug)
+    session = LabSession(
+        endpoint_url=sandbox.endpoint_url,
+        access_key_id=sandbox.access_key_id,
+        secret_access_key=sandbox.secret_access_key,
+        region=sandbox.region,
+    )
+    checks = module_checks(module)
+    attempt.total = len(checks)
+    for function in checks:
+        attempt.results = [*attempt.results, run_check(function, session, reraise=reraise).as_dict()]
+        attempt.save(update_fields=["results", "total"])
+    passed = sum(result["status"] == "passed" for result in attempt.results)
+    attempt.score = round(100 * passed / len(checks)) if checks else 0
+    attempt.status = Attempt.Status.DONE
+    attempt.finished_at = now()
+    attempt.save(update_fields=["score", "status", "finished_at"])
+    return attempt
+
+
+def attempt_fail(*, attempt_id: int, message: str) -> Attempt:
+    attempt = Attempt.objects.get(pk=attempt_id)
+    attempt.status = Attempt.Status.ERROR
+    attempt.error = message
+    attempt.finished_at = now()
+    attempt.save(update_fields=["status", "error", "finished_at"])
+    return attempt

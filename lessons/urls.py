@@ -7,5 +7,11 @@ from lessons import views
 app_name = "lessons"
 urlpatterns = [
     path("", views.index, name="index"),
+    path("exercises/<slug:slug>/hints/", views.exercise_hints, name="exercise_hints"),
+    path("exercises/<slug:slug>/submit/", views.exercise_submit, name="exercise_submit"),
+    path("attempts/<int:attempt_id>/", views.attempt_detail, name="attempt"),
     path("<slug:slug>/", views.detail, name="detail"),
+    path("<slug:slug>/quiz/<slug:quiz_id>/", views.quiz_answer, name="quiz_answer"),
+    path("<slug:slug>/complete/", views.lesson_complete, name="complete"),
+    path("<slug:slug>/reset-sandbox/", views.sandbox_reset, name="sandbox_reset"),
 ]

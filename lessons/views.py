@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
 
-from lessons import selectors
+from lessons import selectors, services
+from lessons.models import Exercise, Lesson
 
 
 def index(request: HttpRequest) -> HttpResponse:
@@ -13,7 +17,88 @@ def index(request: HttpRequest) -> HttpResponse:
 
 
 def detail(request: HttpRequest, slug: str) -> HttpResponse:
+    lesson = Lesson.objects.filter(slug=slug).only("slug").first()
+    if lesson is None:
+        raise Http404("No lesson with that name.")
+    if request.user.is_authenticated:
+        services.lesson_read(user=request.user, lesson=lesson)
     page = selectors.lesson_page(slug=slug, user=request.user)
     if page is None:
         raise Http404("No lesson with that name.")
     return render(request, "lessons/detail.html", {"page": page, "lesson": page.lesson})
+
+
+@login_required
+@require_POST
+def quiz_answer(request: HttpRequest, slug: str, quiz_id: str) -> HttpResponse:
+    lesson = get_object_or_404(Lesson, slug=slug)
+    choices = [int(c) for c in request.POST.getlist("choice") if c.isdigit()]
+    error = ""
+    try:
+        services.quiz_answer(user=request.user, lesson=lesson, quiz_id=quiz_id, choices=choices)
+    except services.LessonsError as exc:
+        error = str(exc)
+    try:
+        quiz = services.quiz_find(lesson=lesson, quiz_id=quiz_id)
+    except services.LessonsError:
+        raise Http404("No such quiz.") from None
+    if not request.htmx:  # type: ignore[attr-defined]
+        if error:
+            messages.error(request, error)
+        return redirect(f"{lesson.get_absolute_url()}#quiz-{quiz_id}")
+    view = selectors.quiz_view(lesson=lesson, quiz=quiz, user=request.user)
+    return render(request, "lessons/_quiz.html", {"quiz": view, "error": error})
+
+
+@login_required
+@require_POST
+def lesson_complete(request: HttpRequest, slug: str) -> HttpResponse:
+    lesson = get_object_or_404(Lesson, slug=slug)
+    services.lesson_complete(user=request.user, lesson=lesson)
+    messages.success(request, f"“{lesson.title}” is marked complete.")
+    return redirect(lesson.get_absolute_url())
+
+
+@login_required
+@require_POST
+def sandbox_reset(request: HttpRequest, slug: str) -> HttpResponse:
+    lesson = get_object_or_404(Lesson, slug=slug)
+    try:
+        deleted = services.lesson_sandbox_reset(user=request.user)
+    except services.LessonsError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Your sandbox is empty again ({deleted} resources removed). Start afresh.")
+    return redirect(lesson.get_absolute_url())
+
+
+@login_required
+def exercise_hints(request: HttpRequest, slug: str) -> HttpResponse:
+    exercise = get_object_or_404(Exercise, slug=slug)
+    shown = request.GET.get("shown", "1")
+    count = min(int(shown), len(exercise.hints)) if shown.isdigit() else 1
+    return render(request, "lessons/_hints.html", {"exercise": exercise, "hints": exercise.hints[:count]})
+
+
+@login_required
+@require_POST
+def exercise_submit(request: HttpRequest, slug: str) -> HttpResponse:
+    exercise = get_object_or_404(Exercise, slug=slug)
+    try:
+        attempt = services.exercise_submit(user=request.user, exercise=exercise)
+    except services.LessonsError as exc:
+        if request.htmx:  # type: ignore[attr-defined]
+            return render(request, "lessons/_attempt.html", {"attempt": None, "error": str(exc)})
+        messages.error(request, str(exc))
+        return redirect(f"/lessons/{exercise.lesson_slug}/#exercise-{exercise.slug}")
+    if not request.htmx:  # type: ignore[attr-defined]
+        return redirect(f"/lessons/{exercise.lesson_slug}/#exercise-{exercise.slug}")
+    return render(request, "lessons/_attempt.html", {"attempt": attempt})
+
+
+@login_required
+def attempt_detail(request: HttpRequest, attempt_id: int) -> HttpResponse:
+    attempt = selectors.attempt_for_viewer(attempt_id=attempt_id, user=request.user)
+    if attempt is None:
+        raise Http404("No such attempt.")
+    return render(request, "lessons/_attempt.html", {"attempt": attempt})

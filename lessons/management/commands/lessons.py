@@ -6,11 +6,11 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from lessons.content import ContentError
-from lessons.services import lessons_load, lessons_read
+from lessons.services import content_read, lessons_load
 
 
 class Command(BaseCommand):
-    help = "Validate (check) or load (load) the Markdown lessons of lessons/content/ into the database."
+    help = "Validate (check) or load (load) the lessons and exercises of lessons/content/ into the database."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("action", choices=["load", "check"], help="check: validate only; load: validate and upsert")
@@ -19,9 +19,10 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         content_dir: Path | None = options["content_dir"]
         if options["action"] == "check":
-            lessons, errors = lessons_read(content_dir)
-            self._fail_on(errors, "")
-            self.stdout.write(self.style.SUCCESS(f"lessons: {len(lessons)} OK"))
+            content = content_read(content_dir)
+            self._fail_on(content.errors, "")
+            self.stdout.write(self.style.SUCCESS(f"lessons: {len(content.lessons)} OK"))
+            self.stdout.write(self.style.SUCCESS(f"exercises: {len(content.exercises)} OK"))
             return
         report = lessons_load(content_dir)
         self._fail_on(report.errors, ", nothing loaded")

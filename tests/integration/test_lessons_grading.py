@@ -1,0 +1,70 @@
+"""Every exercise, graded by the real Celery worker against a real sandbox over the real /aws/ endpoint.
+
+The starter (an empty sandbox) must fail every check; the reference solution must pass them all.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from lessons.checks import LabSession, load_module
+from lessons.models import Attempt, Exercise
+from lessons.services import exercise_module_path, exercise_submit, lessons_load
+from serverless_lab.sandboxes.services import sandbox_create
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+EXERCISES = [
+    "wis-first-bucket",
+    "wis-whoami",
+    "s3-photos-versioning",
+    "s3-report-metadata",
+    "ddb-orders-table",
+    "ddb-scores-gsi",
+]
+
+
+def wait_for(attempt: Attempt, timeout: float = 60) -> Attempt:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        attempt.refresh_from_db()
+        if attempt.finished:
+            return attempt
+        time.sleep(0.2)
+    raise TimeoutError(f"attempt {attempt.pk} still {attempt.status} after {timeout}s")
+
+
+def test_every_shipped_exercise_is_listed_here():
+    assert lessons_load().ok
+    assert sorted(Exercise.objects.values_list("slug", flat=True)) == sorted(EXERCISES)
+
+
+@pytest.mark.parametrize("slug", EXERCISES)
+def test_starter_fails_and_reference_solution_passes(live_lab, django_user_model, slug):
+    assert lessons_load().ok
+    exercise = Exercise.objects.get(slug=slug)
+    student = django_user_model.objects.create_user(f"student-{slug}", password="x-long-password")
+    sandbox = sandbox_create(owner=student, name="lab")
+
+    starter = wait_for(exercise_submit(user=student, exercise=exercise))
+    assert starter.status == Attempt.Status.DONE, starter.error
+    assert starter.score == 0
+    assert [r["status"] for r in starter.results] == ["failed"] * len(exercise.checks)
+    assert all(r["message"] for r in starter.results)
+
+    session = LabSession(
+        endpoint_url=live_lab.endpoint_url,
+        access_key_id=sandbox.access_key_id,
+        secret_access_key=sandbox.secret_access_key,
+        region=sandbox.region,
+    )
+    load_module(exercise_module_path(exercise), name=slug).solution(session)
+
+    solved = wait_for(exercise_submit(user=student, exercise=exercise))
+    assert solved.status == Attempt.Status.DONE, solved.error
+    assert [(r["name"], r["status"], r["message"]) for r in solved.results] == [
+        (c["name"], "passed", "") for c in exercise.checks
+    ]
+    assert solved.score == 100

@@ -1,0 +1,139 @@
+"""Quiz answers, progress, sandbox reset and who may see an attempt (Django test client)."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from lessons.models import Attempt, LessonRecord, QuizAnswer
+from lessons.selectors import course_map
+from lessons.services import lessons_load
+from serverless_lab.cloud.s3 import backend as s3_backend
+
+pytestmark = pytest.mark.django_db
+
+QUIZ_URL = reverse("lessons:quiz_answer", args=["amazon-s3", "s3-folders"])
+
+
+@pytest.fixture
+def loaded() -> None:
+    assert lessons_load().ok
+
+
+def test_answering_a_quiz_over_htmx_stores_it_and_explains_every_option(client, loaded, cast):
+    client.force_login(cast.alice)
+    response = client.post(QUIZ_URL, {"choice": "0"}, headers={"HX-Request": "true"})
+    html = response.content.decode()
+    assert response.status_code == 200 and 'id="quiz-s3-folders"' in html
+    assert "Not quite." in html and "S3 has no folders" in html and "Correct answer" in html
+    assert QuizAnswer.objects.get(user=cast.alice, quiz_id="s3-folders").correct is False
+
+    html = client.post(QUIZ_URL, {"choice": "1"}, headers={"HX-Request": "true"}).content.decode()
+    assert "Right!" in html
+    answer = QuizAnswer.objects.get(user=cast.alice, quiz_id="s3-folders")
+    assert (answer.correct, answer.choices) == (True, [1])
+
+
+def test_a_single_choice_quiz_takes_one_answer(client, loaded, cast):
+    client.force_login(cast.alice)
+    html = client.post(QUIZ_URL, {"choice": ["0", "1"]}, headers={"HX-Request": "true"}).content.decode()
+    assert "Choose one answer." in html
+    assert not QuizAnswer.objects.exists()
+
+
+def test_without_htmx_the_answer_redirects_back_to_the_quiz(client, loaded, cast):
+    client.force_login(cast.alice)
+    response = client.post(QUIZ_URL, {"choice": "1"})
+    assert response.status_code == 302 and response["Location"] == "/lessons/amazon-s3/#quiz-s3-folders"
+
+
+def test_visitors_must_log_in_to_answer(client, loaded):
+    response = client.post(QUIZ_URL, {"choice": "1"})
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+    assert not QuizAnswer.objects.exists()
+
+
+def test_progress_counts_reading_quizzes_and_exercise_scores(client, loaded, cast):
+    client.force_login(cast.alice)
+    client.get(reverse("lessons:detail", args=["amazon-s3"]))  # read: 1 of 4 steps (read, quiz, 2 exercises)
+    assert progress(cast.alice, "amazon-s3") == (25, "in_progress")
+    client.post(QUIZ_URL, {"choice": "1"})
+    Attempt.objects.create(user=cast.alice, exercise_slug="s3-photos-versioning", total=3, score=100, status="done")
+    Attempt.objects.create(user=cast.alice, exercise_slug="s3-report-metadata", total=4, score=50, status="done")
+    Attempt.objects.create(user=cast.alice, exercise_slug="s3-report-metadata", total=4, score=25, status="done")
+    assert progress(cast.alice, "amazon-s3") == (87, "in_progress")  # (1 + 1 + 1 + 0.5) / 4
+    assert progress(cast.alice, "amazon-dynamodb") == (0, "not_started")
+
+    client.post(reverse("lessons:complete", args=["amazon-s3"]))
+    assert progress(cast.alice, "amazon-s3") == (100, "completed")
+    home = client.get("/").content.decode()
+    assert 'value="100" max="100" aria-label="Progress in Amazon S3"' in home
+
+
+def progress(user, slug: str) -> tuple[int, str]:
+    entry = next(e for e in course_map(user=user) if e.lesson.slug == slug)
+    return entry.progress.percent, entry.progress.status
+
+
+def test_reset_my_sandbox_for_this_lesson_empties_the_sandbox(client, loaded, cast):
+    s3_backend.create_bucket(sandbox=cast.sandbox, name="photos", region=cast.sandbox.region)
+    Attempt.objects.create(user=cast.alice, sandbox=cast.sandbox, exercise_slug="s3-photos-versioning", total=3)
+    client.force_login(cast.alice)
+    response = client.post(reverse("lessons:sandbox_reset", args=["amazon-s3"]), follow=True)
+    assert "Your sandbox is empty again" in response.content.decode()
+    assert s3_backend.list_buckets(sandbox=cast.sandbox) == []
+    assert Attempt.objects.count() == 1  # grading history survives a reset
+
+
+def test_an_attempt_is_visible_to_its_student_and_their_instructor_only(client, loaded, cast):
+    attempt = Attempt.objects.create(
+        user=cast.alice,
+        sandbox=cast.sandbox,
+        exercise_slug="s3-photos-versioning",
+        total=1,
+        status="done",
+        results=[{"name": "x", "label": "Bucket exists", "status": "failed", "message": "No bucket"}],
+    )
+    url = reverse("lessons:attempt", args=[attempt.pk])
+    for user, status in ((cast.alice, 200), (cast.bob, 200), (cast.charlie, 404)):
+        client.force_login(user)
+        assert client.get(url).status_code == status
+    client.force_login(cast.alice)
+    assert "No bucket" in client.get(url).content.decode()
+
+
+def test_submitting_without_a_sandbox_says_what_to_do(client, loaded, cast):
+    client.force_login(cast.charlie)
+    response = client.post(
+        reverse("lessons:exercise_submit", args=["wis-first-bucket"]), headers={"HX-Request": "true"}
+    )
+    assert "Create a sandbox first" in response.content.decode()
+    assert not Attempt.objects.exists()
+
+
+def test_submitting_queues_an_attempt_on_the_newest_sandbox(client, loaded, cast):
+    client.force_login(cast.alice)
+    response = client.post(
+        reverse("lessons:exercise_submit", args=["wis-first-bucket"]), headers={"HX-Request": "true"}
+    )
+    attempt = Attempt.objects.get()
+    assert (attempt.sandbox, attempt.status, attempt.total) == (cast.sandbox, "queued", 2)
+    assert f'hx-get="/lessons/attempts/{attempt.pk}/"' in response.content.decode()
+
+
+def test_hints_are_revealed_one_at_a_time(client, loaded, cast):
+    client.force_login(cast.alice)
+    url = reverse("lessons:exercise_hints", args=["wis-first-bucket"])
+    html = client.get(url + "?shown=1").content.decode()
+    assert "Hint 1." in html and "Hint 2." not in html and "Show another hint (1/3)" in html
+    html = client.get(url + "?shown=3").content.decode()
+    assert "Hint 3." in html and "Show another hint" not in html
+
+
+def test_the_lesson_page_embeds_quiz_exercise_and_records_the_read(client, loaded, cast):
+    client.force_login(cast.alice)
+    html = client.get(reverse("lessons:detail", args=["what-is-serverless"])).content.decode()
+    assert 'id="quiz-wis-pay-for-use"' in html and 'id="exercise-wis-first-bucket"' in html
+    assert 'id="cost-chart"' in html and "cost_calculator.js" in html
+    assert "Live diagram · coming soon" in html
+    assert LessonRecord.objects.filter(user=cast.alice, lesson_slug="what-is-serverless").exists()
