@@ -140,9 +140,12 @@ def object_page(*, sandbox: Sandbox, bucket_name: str, prefix: str = "", token: 
         sandbox=sandbox, bucket_name=bucket_name, prefix=prefix, delimiter="/", max_keys=PAGE_SIZE, after=after
     )
     folders = [FolderRow(p, p[len(prefix) :]) for p in page.common_prefixes]
+    # A key equal to the folder itself ("photos/", a "folder marker" some tools create) is the
+    # folder, not a nameless object in it; the AWS console hides it the same way.
     objects = [
         ObjectRow(obj.key, obj.key[len(prefix) :], obj.size, obj.last_modified, obj.content_type)
         for obj in page.contents
+        if obj.key != prefix
     ]
     next_token = logic.encode_continuation_token(page.next_marker) if page.is_truncated and page.next_marker else None
     return ObjectPage(bucket, prefix, breadcrumbs(prefix), folders, objects, next_token, not after)

@@ -173,8 +173,8 @@ def bucket_notifications(request: HttpRequest, sandbox_id: int, bucket: str) -> 
     form = NotificationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         list_name, entry = form.target()
-        configuration = {name: list(value) for name, value in bucket_row.notification.items()}
-        configuration.setdefault(list_name, []).append(entry)
+        configuration = dict(bucket_row.notification)
+        configuration[list_name] = [*configuration.get(list_name, []), entry]
         try:
             backend.put_bucket_notification_configuration(sandbox=sandbox, name=bucket, configuration=configuration)
         except exceptions.S3Error as error:

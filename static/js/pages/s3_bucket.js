@@ -62,7 +62,13 @@ async function uploadAll(files) {
     if (file.size > maxBytes) finish(view, false, "Too big for the console: use aws s3 cp");
     else queue.push([file, view]);
   }
-  for (const [file, view] of queue) await upload(file, view);
+  const announcer = document.getElementById("upload-announcer");
+  announcer.textContent = `Uploading ${queue.length} of ${files.length} files…`;
+  let uploaded = 0;
+  for (const [file, view] of queue) if (await upload(file, view)) uploaded += 1;
+  // One announcement per batch: per-percent updates would flood a screen reader.
+  const failed = files.length - uploaded;
+  announcer.textContent = `Uploaded ${uploaded} of ${files.length} files.${failed ? ` ${failed} failed: see the list.` : ""}`;
   document.body.dispatchEvent(new CustomEvent("s3-objects-changed"));
 }
 

@@ -332,3 +332,32 @@ def test_json_that_is_not_json_is_shown_as_text(alice, cast, bucket):
     put(cast, "broken.json", b"{nope", "application/json")
     html = alice.get(url("s3:object", cast, "photos", key="broken.json")).content.decode()
     assert "Not valid JSON" in html and "{nope" in html
+
+
+def test_a_folder_marker_key_is_the_folder_not_a_nameless_object(alice, cast, bucket):
+    put(cast, "photos/", b"")
+    put(cast, "photos/cat.jpg", b"jpg")
+    root = alice.get(url("s3:bucket", cast, "photos")).content.decode()
+    assert "<span>photos/</span>" in root
+    folder = alice.get(url("s3:bucket", cast, "photos", prefix="photos/")).content.decode()
+    assert "<span>cat.jpg</span>" in folder and "<span></span>" not in folder
+
+
+def test_adding_a_notification_keeps_the_other_targets(alice, cast, bucket):
+    queue = f"arn:aws:sqs:us-east-1:{cast.sandbox.account_id}:jobs"
+    backend.put_bucket_notification_configuration(
+        sandbox=cast.sandbox,
+        name="photos",
+        configuration={
+            "QueueConfigurations": [{"QueueArn": queue, "Events": ["s3:ObjectRemoved:*"]}],
+            "EventBridgeConfiguration": {},
+        },
+    )
+    topic = f"arn:aws:sns:us-east-1:{cast.sandbox.account_id}:news"
+    alice.post(url("s3:notifications", cast, "photos"), {"arn": topic, "events": ["s3:ObjectCreated:Put"]})
+    stored = Bucket.objects.get(name="photos").notification
+    assert stored["EventBridgeConfiguration"] == {}
+    assert [t["QueueArn"] for t in stored["QueueConfigurations"]] == [queue]
+    assert [t["TopicArn"] for t in stored["TopicConfigurations"]] == [topic]
+    html = alice.get(url("s3:notifications", cast, "photos")).content.decode()
+    assert "SQS queue" in html and "SNS topic" in html
