@@ -40,3 +40,7 @@ class SandboxEventsConsumer(AsyncJsonWebsocketConsumer):
 
     async def lab_message(self, event: dict[str, Any]) -> None:
         await self.send_json({key: value for key, value in event.items() if key != "type"} | {"type": "message"})
+
+    async def trace_hop(self, event: dict[str, Any]) -> None:
+        """A hop (schema.HopMessage) goes to the browser exactly as recorded."""
+        await self.send_json(event)

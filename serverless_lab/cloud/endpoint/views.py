@@ -38,6 +38,7 @@ from serverless_lab.cloud.core.protocol import (
 )
 from serverless_lab.sandboxes.models import Sandbox
 from serverless_lab.sandboxes.selectors import sandbox_by_access_key
+from serverless_lab.tracing.recorder import EndpointHop, endpoint_hop_begin
 
 from . import auth
 
@@ -164,7 +165,15 @@ def _guess_service(aws_request: AwsRequest, signing_name: str | None) -> registr
     return None
 
 
-def _render_error(registration: registry.Registration | None, error: AwsError, request_id: str, method: str) -> HttpResponse:
+def _render_error(
+    registration: registry.Registration | None,
+    error: AwsError,
+    request_id: str,
+    method: str,
+    hop: EndpointHop | None = None,
+) -> HttpResponse:
+    if hop is not None and registration is not None:
+        hop.finish(service=registration.service_name, error_code=error.code)
     service_model = load_service_model(registration.service_name if registration else "sts")
     response = serialize_error(service_model, error, request_id=request_id)
     return _http_response(response.status, response.headers, b"" if method == "HEAD" else response.body)
@@ -274,6 +283,7 @@ async def aws_endpoint(request: HttpRequest, path: str = "") -> HttpResponse:
     request_id = str(uuid.uuid4())
     registration: registry.Registration | None = None
     method = request.method or "GET"
+    hop: EndpointHop | None = None  # the trace hop of a signed request (tracing/recorder.py)
     try:
         declared_length = int(request.META.get("CONTENT_LENGTH") or 0)
         if declared_length > settings.LAB_MAX_REQUEST_BYTES:
@@ -289,6 +299,7 @@ async def aws_endpoint(request: HttpRequest, path: str = "") -> HttpResponse:
         aws_request, full_path, query = _aws_request(request, body)
         query_params = dict(parse_qsl(query, keep_blank_values=True))
         info = auth.read_signature(aws_request.headers, query_params)
+        hop = endpoint_hop_begin(aws_request, info)
         registration = _guess_service(aws_request, info.service if info else None)
         if info is None and method == "OPTIONS":
             # Browsers send CORS preflights unsigned; a service that serves browsers (S3) answers
@@ -313,13 +324,16 @@ async def aws_endpoint(request: HttpRequest, path: str = "") -> HttpResponse:
         if "origin" in aws_request.headers and hasattr(registration.handler, "cors_headers"):
             # A browser's signed request: the handler grants the Access-Control-* headers (S3 CORS).
             response.headers.update(await _run_sync(registration.handler.cors_headers, ctx, params))
+        if hop is not None:
+            hop.finish(service=registration.service_name, ctx=ctx, params=params)
         return _http_response(response.status, response.headers, response.body)
     except auth.AuthError as error:
         if error.kind in _AUTH_CODES["query"]:
             error = _auth_error(registration, error.kind, error.message)
-        return _render_error(registration, error, request_id, method)
+        return _render_error(registration, error, request_id, method, hop)
     except AwsError as error:
-        return _render_error(registration, error, request_id, method)
+        return _render_error(registration, error, request_id, method, hop)
     except Exception:
         logger.exception("unhandled error in the AWS endpoint (request %s)", request_id)
-        return _render_error(registration, InternalFailure("We encountered an internal error. Please try again."), request_id, method)
+        failure = InternalFailure("We encountered an internal error. Please try again.")
+        return _render_error(registration, failure, request_id, method, hop)

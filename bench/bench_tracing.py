@@ -1,0 +1,229 @@
+"""What tracing costs and how fast hops reach browsers.
+
+    REDIS_URL=redis://127.0.0.1:6379/0 .venv/bin/python bench/bench_tracing.py [--calls 300] [--clients 200]
+
+1. Overhead: STS GetCallerIdentity p50 through boto3 against two live servers on one database,
+   one with LAB_TRACING=true and one with LAB_TRACING=false, measured in alternating rounds so
+   drift hits both alike (target: tracing adds ≤ 10% to p50).
+2. Delivery: a WebSocket client on the sandbox's events socket; p50/p99 of
+   (a) ``hop_record`` called in this process (as a Celery task would) → the message arrives, and
+   (b) the endpoint's answer reaches boto3 → that call's hop arrives (target p50 ≤ 50 ms).
+3. Fan-out: ``--clients`` sockets on the one sandbox group; p99 over every client of
+   ``hop_record`` → arrival (target ≤ 250 ms).
+
+Needs REDIS_URL (the channel layer must cross processes). The database is a throwaway SQLite
+file in a temp dir; keys in Redis get a unique prefix.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_s3 import PYTHON, ROOT, free_port, percentile, process, wait_for_port  # noqa: E402
+
+sys.path.insert(0, str(ROOT))
+
+
+def setup_django(workdir: Path) -> dict[str, str]:
+    """Point this process at a fresh database; return the environment the servers get."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "MEDIA_ROOT", "LAB_TRACING")}
+    env |= {
+        "LAB_VAR_DIR": str(workdir / "var"),
+        "LOG_LEVEL": "WARNING",
+        "LAB_REDIS_PREFIX": f"bench-tracing-{os.getpid()}",
+        "MEDIA_ROOT": str(workdir / "media"),
+        "DJANGO_SETTINGS_MODULE": "serverless_lab.settings",
+    }
+    os.environ.clear()
+    os.environ.update(env)
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    return env
+
+
+def make_sandbox() -> tuple[Any, str]:
+    """A sandbox without a rate quota, and a logged-in session cookie of its owner."""
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.auth.models import User
+    from django.contrib.sessions.backends.db import SessionStore
+
+    from serverless_lab.sandboxes.services import sandbox_create
+
+    user = User.objects.create_user("bench", "bench@example.com", "bench-password-123")
+    sandbox = sandbox_create(owner=user, name="bench")
+    sandbox.max_requests_per_second = 1_000_000
+    sandbox.save()
+    session = SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.save()
+    return sandbox, f"{settings.SESSION_COOKIE_NAME}={session.session_key}"
+
+
+def server(env: dict[str, str], workdir: Path, tracing: bool) -> tuple[Any, str]:
+    port = free_port()
+    args = [
+        PYTHON,
+        "-m",
+        "uvicorn",
+        "serverless_lab.asgi:application",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--no-access-log",
+        "--lifespan",
+        "off",
+        "--log-level",
+        "warning",
+        "--ws",
+        "websockets-sansio",
+    ]
+    server_env = env | {"LAB_TRACING": "true" if tracing else "false", "LAB_PUBLIC_URL": f"http://127.0.0.1:{port}"}
+    return process(args, server_env, workdir / f"lab-{'on' if tracing else 'off'}.log"), f"http://127.0.0.1:{port}"
+
+
+def sts_client(url: str, sandbox: Any) -> Any:
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(
+        "sts",
+        endpoint_url=f"{url}/aws/",
+        region_name="us-east-1",
+        aws_access_key_id=sandbox.access_key_id,
+        aws_secret_access_key=sandbox.secret_access_key,
+        config=Config(retries={"max_attempts": 0}),
+    )
+
+
+def overhead(urls: dict[bool, str], sandbox: Any, calls: int, rounds: int) -> dict[bool, list[float]]:
+    clients = {tracing: sts_client(url, sandbox) for tracing, url in urls.items()}
+    samples: dict[bool, list[float]] = {True: [], False: []}
+    for client in clients.values():
+        for _ in range(50):  # warm connections, thread pools and caches
+            client.get_caller_identity()
+    for _ in range(rounds):
+        for tracing, client in clients.items():
+            for _ in range(calls):
+                start = time.perf_counter()
+                client.get_caller_identity()
+                samples[tracing].append(time.perf_counter() - start)
+    return samples
+
+
+async def open_socket(url: str, sandbox: Any, cookie: str) -> Any:
+    from websockets.asyncio.client import connect
+
+    socket = await connect(
+        f"{url.replace('http', 'ws', 1)}/ws/sandboxes/{sandbox.pk}/events/",
+        additional_headers={"Cookie": cookie},
+        origin=url,
+        max_queue=None,
+    )
+    assert json.loads(await socket.recv())["type"] == "hello"
+    return socket
+
+
+async def next_hop(socket: Any) -> dict[str, Any]:
+    while True:
+        message = json.loads(await socket.recv())
+        if message["type"] == "trace.hop":
+            return message
+
+
+def record_one(sandbox: Any) -> float:
+    from serverless_lab.tracing.services import hop_record
+
+    start = time.perf_counter()
+    hop_record(sandbox_id=sandbox.pk, trace=None, from_node="client", to_node="service:bench", action="bench:Hop")
+    return start
+
+
+async def delivery(url: str, sandbox: Any, cookie: str, hops: int) -> tuple[list[float], list[float]]:
+    socket = await open_socket(url, sandbox, cookie)
+    recorded: list[float] = []
+    for _ in range(hops):
+        start = await asyncio.to_thread(record_one, sandbox)
+        await next_hop(socket)
+        recorded.append(time.perf_counter() - start)
+    client = sts_client(url, sandbox)
+    answered: list[float] = []
+    for _ in range(hops):
+        await asyncio.to_thread(client.get_caller_identity)
+        start = time.perf_counter()
+        await next_hop(socket)
+        answered.append(time.perf_counter() - start)
+    await socket.close()
+    return recorded, answered
+
+
+async def fan_out(url: str, sandbox: Any, cookie: str, clients: int, hops: int) -> list[float]:
+    sockets = [await open_socket(url, sandbox, cookie) for _ in range(clients)]
+    latencies: list[float] = []
+    for _ in range(hops):
+        start = await asyncio.to_thread(record_one, sandbox)
+        arrivals = await asyncio.gather(*(next_hop(socket) for socket in sockets))
+        assert len(arrivals) == clients
+        latencies.append(time.perf_counter() - start)  # the slowest of all clients for this hop
+    await asyncio.gather(*(socket.close() for socket in sockets))
+    return latencies
+
+
+def ms(value: float) -> str:
+    return f"{value * 1000:7.2f} ms"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=300, help="STS calls per server per round")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--hops", type=int, default=200, help="hops for each delivery measurement")
+    parser.add_argument("--clients", type=int, default=200, help="sockets in the fan-out measurement")
+    args = parser.parse_args()
+    if not os.environ.get("REDIS_URL"):
+        sys.exit("set REDIS_URL (e.g. redis://127.0.0.1:6379/0): WebSocket delivery crosses processes")
+    with tempfile.TemporaryDirectory(prefix="bench-tracing-") as tmp:
+        workdir = Path(tmp)
+        env = setup_django(workdir)
+        sandbox, cookie = make_sandbox()
+        on_server, on_url = server(env, workdir, tracing=True)
+        off_server, off_url = server(env, workdir, tracing=False)
+        with on_server, off_server:
+            for url in (on_url, off_url):
+                wait_for_port(int(url.rsplit(":", 1)[1]))
+            samples = overhead({True: on_url, False: off_url}, sandbox, args.calls, args.rounds)
+            recorded, answered = asyncio.run(delivery(on_url, sandbox, cookie, args.hops))
+            fanned = asyncio.run(fan_out(on_url, sandbox, cookie, args.clients, max(20, args.hops // 4)))
+    on, off = statistics.median(samples[True]), statistics.median(samples[False])
+    rows = [
+        ("sts:GetCallerIdentity, tracing off", samples[False], ""),
+        ("sts:GetCallerIdentity, tracing on", samples[True], ""),
+        ("hop_record → WebSocket client", recorded, "target p50 ≤ 50 ms"),
+        ("endpoint answer → its hop on the socket", answered, ""),
+        (f"hop_record → all {args.clients} clients", fanned, "target p99 ≤ 250 ms"),
+    ]
+    for name, values, target in rows:
+        p50, p99 = ms(statistics.median(values)), ms(percentile(values, 0.99))
+        print(f"{name:<42} p50 {p50}  p99 {p99}  n={len(values):<5} {target}")
+    print(f"tracing overhead on the STS p50: {(on / off - 1) * 100:+.1f}% (target ≤ +10%)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,28 @@
+"""Tracing settings, each overridable in Django settings or the environment.
+
+LAB_TRACING             record hops at all (default true; ``false`` for the overhead benchmark)
+LAB_TRACING_KEEP        traces kept per sandbox (default 500)
+LAB_TRACING_MAX_AGE_H   hours a trace is kept (default 168)
+"""
+
+from __future__ import annotations
+
+import os
+
+from django.conf import settings
+
+
+def _setting(name: str, default: str) -> str:
+    return str(getattr(settings, name, os.environ.get(name, default)))
+
+
+def enabled() -> bool:
+    return _setting("LAB_TRACING", "true").strip().lower() not in ("0", "false", "no", "off")
+
+
+def keep_traces() -> int:
+    return int(_setting("LAB_TRACING_KEEP", "500"))
+
+
+def max_age_hours() -> float:
+    return float(_setting("LAB_TRACING_MAX_AGE_H", "168"))

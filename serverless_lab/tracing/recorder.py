@@ -1,0 +1,216 @@
+"""Hops of AWS endpoint operations, recorded off the request path.
+
+The endpoint calls ``endpoint_hop_begin`` when a signed request arrives and ``EndpointHop.finish``
+with its outcome: two cheap calls that allocate ids and put a tuple on a queue. One writer thread
+per process drains the queue, saves each batch in one transaction (``services.hops_save``) and then
+sends the messages to the sandboxes' channel groups, so hops keep their order and a request never
+waits for the database or Redis on tracing's behalf.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import queue
+import threading
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from channels.layers import get_channel_layer
+from django.db import DatabaseError, close_old_connections, connection, transaction
+
+from . import conf, nodes
+from .broadcast import sandbox_group
+from .ids import continue_or_start, new_hop_id
+from .models import Hop
+from .schema import HopMessage
+from .services import HopDraft, hops_save, prune_if_due
+
+logger = logging.getLogger(__name__)
+
+_HEADER = "x-amzn-trace-id"
+_BATCH = 500
+# Failed authentication is not the sandbox's activity (anyone can send a known key id with a bad
+# signature), so it records nothing; a throttle is, and records a "throttled" hop.
+_AUTH_FAILURES = frozenset(
+    {
+        "InvalidClientTokenId",
+        "SignatureDoesNotMatch",
+        "MissingAuthenticationToken",
+        "UnrecognizedClientException",
+        "InvalidSignatureException",
+        "MissingAuthenticationTokenException",
+        "InvalidAccessKeyId",
+        "RequestTimeTooSkewed",
+        "IncompleteSignature",
+        "AuthFailure",
+        "ExpiredToken",
+        "AccessDenied",
+    }
+)
+_THROTTLES = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "TooManyRequestsException",
+        "SlowDown",
+        "RequestLimitExceeded",
+        "ProvisionedThroughputExceededException",
+        "RequestThrottled",
+    }
+)
+
+
+class EndpointHop:
+    """One AWS API call in flight. ``header`` is what the handler passes on (Parent = this hop)."""
+
+    __slots__ = ("access_key_id", "header", "hop_id", "parent_hop_id", "request", "started", "started_at", "trace_id")
+
+    def __init__(self, access_key_id: str, request: Any) -> None:
+        trace = continue_or_start(request.headers.get(_HEADER))
+        self.access_key_id = access_key_id
+        self.request = request
+        self.trace_id = trace.root
+        self.parent_hop_id = trace.parent
+        self.hop_id = new_hop_id()
+        self.header = str(trace.child(self.hop_id))
+        self.started = time.perf_counter()
+        self.started_at = datetime.now(UTC)
+
+    def finish(self, *, service: str, ctx: Any = None, params: Any = None, error_code: str = "") -> None:
+        """Queue the hop: ``ctx``/``params`` when the handler ran, else the AWS ``error_code``."""
+        if error_code in _AUTH_FAILURES:
+            return
+        duration_ms = (time.perf_counter() - self.started) * 1000
+        _writer.submit((self, service, ctx, params, error_code, duration_ms))
+
+
+def endpoint_hop_begin(aws_request: Any, info: Any) -> EndpointHop | None:
+    """Start recording a signed request, or None when tracing is off.
+
+    The handler then sees ``X-Amzn-Trace-Id`` (and ``RequestContext.trace_header``) as the header to
+    pass on: the caller's trace, or a new one, with this hop as the parent. A header the client
+    signed is left as sent (changing it would break the signature).
+    """
+    if info is None or not conf.enabled():
+        return None
+    hop = EndpointHop(info.access_key_id, aws_request)
+    if _HEADER not in info.signed_headers:
+        aws_request.headers[_HEADER] = hop.header
+    return hop
+
+
+def _draft(item: tuple[Any, ...]) -> HopDraft | None:
+    """Turn a finished call into a hop: the slow part (parsing, lookups) happens here, in the writer."""
+    hop, service, ctx, params, error_code, duration_ms = item
+    if ctx is not None:
+        sandbox, operation = ctx.sandbox, ctx.operation
+        region = ctx.region
+    else:
+        from serverless_lab.sandboxes.selectors import sandbox_by_access_key
+
+        sandbox = sandbox_by_access_key(hop.access_key_id)
+        if sandbox is None:
+            return None
+        region = sandbox.region
+        operation, params = _operation_and_params(service, hop.request)
+    params = params if isinstance(params, dict) else {}
+    status = Hop.Status.OK
+    if error_code:
+        status = Hop.Status.THROTTLED if error_code in _THROTTLES else Hop.Status.ERROR
+    return HopDraft(
+        sandbox_id=sandbox.pk,
+        trace_id=hop.trace_id,
+        hop_id=hop.hop_id,
+        parent_hop_id=hop.parent_hop_id,
+        from_node=nodes.CLIENT,
+        to_node=nodes.resource_node(service, params, region=region, account=sandbox.account_id),
+        action=f"{service}:{operation or 'Unknown'}",
+        status=status,
+        error_code=error_code,
+        started_at=hop.started_at,
+        duration_ms=duration_ms,
+        payload_preview=nodes.preview(params),
+    )
+
+
+def _operation_and_params(service: str, aws_request: Any) -> tuple[str, dict[str, Any]]:
+    """Re-derive what a failed call asked for (its handler never got to say)."""
+    from serverless_lab.cloud.core.protocol import find_operation, load_service_model, parse_request
+
+    try:
+        operation_model, uri_params = find_operation(load_service_model(service), aws_request)
+    except Exception:
+        return "", {}
+    try:
+        return operation_model.name, parse_request(operation_model, aws_request, uri_params)
+    except Exception:
+        return operation_model.name, {}
+
+
+class _Writer:
+    """A queue and the one thread per process that saves and broadcasts what lands on it."""
+
+    def __init__(self) -> None:
+        self._pid = -1
+        self._queue: queue.SimpleQueue[tuple[Any, ...]] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+
+    def submit(self, item: tuple[Any, ...]) -> None:
+        if self._pid != os.getpid():  # first use, or a forked child (the parent's thread is not here)
+            with self._lock:
+                if self._pid != os.getpid():
+                    self._queue = queue.SimpleQueue()
+                    threading.Thread(
+                        target=self._run, args=(self._queue,), name="lab-trace-writer", daemon=True
+                    ).start()
+                    self._pid = os.getpid()
+        self._queue.put(item)
+
+    def _run(self, items: queue.SimpleQueue[tuple[Any, ...]]) -> None:
+        loop = asyncio.new_event_loop()  # owned by this thread; it runs only while sending
+        while True:
+            batch = [items.get()]
+            while len(batch) < _BATCH:
+                try:
+                    batch.append(items.get_nowait())
+                except queue.Empty:
+                    break
+            try:
+                close_old_connections()
+                drafts = [draft for draft in map(_draft, batch) if draft is not None]
+                messages = _save(drafts)
+                prune_if_due({draft.sandbox_id for draft in drafts})
+            except DatabaseError as error:  # e.g. the sandbox was deleted meanwhile
+                logger.warning("dropped %d hops: %s", len(batch), error)
+                continue
+            except Exception:
+                logger.exception("recording %d hops failed", len(batch))
+                continue
+            loop.run_until_complete(_send(messages))
+
+
+def _save(drafts: list[HopDraft]) -> list[tuple[int, HopMessage]]:
+    """Save a batch, giving way at once to anything holding table locks (a migration, a test's
+    TRUNCATE): losing a hop beats a deadlock with someone else's schema work."""
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL lock_timeout = '200ms'")
+        return hops_save(drafts)
+
+
+async def _send(messages: list[tuple[int, HopMessage]]) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    for sandbox_id, message in messages:
+        try:
+            await layer.group_send(sandbox_group(sandbox_id), dict(message))
+        except Exception:
+            logger.exception("broadcasting a hop to sandbox %s failed", sandbox_id)
+
+
+_writer = _Writer()
