@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
+from serverless_lab.cloud.core.protocol import load_service_model, validate_required
 from serverless_lab.cloud.core.registry import RequestContext
 
 from . import backend
@@ -11,6 +14,28 @@ from .backend import Capacity, Expressions, Page, TableState
 from .exceptions import DynamoValidationError
 
 Params = dict[str, Any]
+Method = Callable[[Any, RequestContext, Params], dict[str, Any]]
+
+
+def _checked(method: Method) -> Method:
+    """Answer a request that lacks a required member with AWS's ValidationException (the endpoint
+    does not check), so no method reads a missing key."""
+
+    @functools.wraps(method)
+    def run(self: Any, ctx: RequestContext, params: Params) -> dict[str, Any]:
+        validate_required(load_service_model(ctx.service).operation_model(ctx.operation), params)
+        return method(self, ctx, params)
+
+    return run
+
+
+class _RequiredMembers:
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for name, value in list(vars(cls).items()):
+            if callable(value) and not name.startswith("_"):
+                setattr(cls, name, _checked(value))
+
 
 _LEGACY = ("Expected", "KeyConditions", "QueryFilter", "ScanFilter", "AttributeUpdates", "ConditionalOperator")
 
@@ -133,7 +158,7 @@ def _page(params: Params, page: Page) -> dict[str, Any]:
     return out
 
 
-class DynamoDBHandler:
+class DynamoDBHandler(_RequiredMembers):
     """DynamoDB: tables, items, queries, batches, transactions, PartiQL, tags and TTL."""
 
     # --- tables ---------------------------------------------------------------------------
@@ -354,7 +379,7 @@ class DynamoDBHandler:
         return {"ConsumedCapacity": _capacities(params.get("ReturnConsumedCapacity"), capacities)}
 
 
-class DynamoDBStreamsHandler:
+class DynamoDBStreamsHandler(_RequiredMembers):
     """DynamoDB Streams: one shard per stream, records in commit order."""
 
     def describe_stream(self, ctx: RequestContext, params: Params) -> dict[str, Any]:

@@ -7,6 +7,9 @@ from decimal import Decimal
 import pytest
 import requests
 from boto3.dynamodb.conditions import Attr
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -262,24 +265,45 @@ def test_key_errors_and_missing_table(ddb, make_table):
     assert error_of(excinfo) == ("ResourceNotFoundException", "Requested resource not found")
 
 
-def test_malformed_json_body_is_an_aws_error_not_a_500(live_lab, ddb, make_table):
-    make_table("raw")
-    # A signed request whose body is not JSON: boto3 cannot send one, so sign it by hand.
-    from botocore.auth import SigV4Auth
-    from botocore.awsrequest import AWSRequest
-    from botocore.credentials import Credentials
-
-    sandbox = ddb._request_signer._credentials
+def raw_call(live_lab, ddb, operation: str, body: bytes) -> requests.Response:
+    """A correctly signed request with a body boto3 would refuse to send."""
+    credentials = ddb._request_signer._credentials
     request = AWSRequest(
         method="POST",
         url=live_lab.endpoint_url + "/",
-        data=b"{not json",
-        headers={"X-Amz-Target": "DynamoDB_20120810.PutItem", "Content-Type": "application/x-amz-json-1.0"},
+        data=body,
+        headers={"X-Amz-Target": f"DynamoDB_20120810.{operation}", "Content-Type": "application/x-amz-json-1.0"},
     )
-    SigV4Auth(Credentials(sandbox.access_key, sandbox.secret_key), "dynamodb", "us-east-1").add_auth(request)
-    response = requests.post(request.url, data=request.body, headers=dict(request.headers), timeout=10)
-    assert response.status_code == 400
-    assert response.json()["__type"].endswith("SerializationException")
+    SigV4Auth(Credentials(credentials.access_key, credentials.secret_key), "dynamodb", "us-east-1").add_auth(request)
+    return requests.post(request.url, data=request.body, headers=dict(request.headers), timeout=10)
+
+
+@pytest.mark.parametrize(
+    ("operation", "body", "error"),
+    [
+        ("PutItem", b"{not json", "SerializationException"),
+        ("PutItem", b'{"TableName": "raw", "Item": {"pk": {"S": 5}}}', "SerializationException"),
+        ("PutItem", b'{"TableName": "raw"}', "ValidationException"),
+        ("GetItem", b'{"TableName": "raw", "Key": {"pk": {"Z": "x"}}}', "ValidationException"),
+        (
+            "CreateTable",
+            b'{"TableName": "other", "KeySchema": [{"AttributeName": "pk"}], "AttributeDefinitions": []}',
+            "ValidationException",
+        ),
+        ("TransactWriteItems", b'{"TransactItems": [{"Put": {"Item": {"pk": {"S": "a"}}}}]}', "ValidationException"),
+        (
+            "Query",
+            b'{"TableName": "raw", "KeyConditionExpression": "pk = :p", "ExclusiveStartKey": {"x": {"S": "y"}}, '
+            b'"ExpressionAttributeValues": {":p": {"S": "a"}}}',
+            "ValidationException",
+        ),
+    ],
+)
+def test_malformed_requests_are_aws_errors_not_500s(live_lab, ddb, make_table, operation, body, error):
+    make_table("raw")
+    response = raw_call(live_lab, ddb, operation, body)
+    assert response.status_code == 400, response.text
+    assert response.json()["__type"] == f"com.amazonaws.dynamodb.v20120810#{error}"
 
 
 def test_resource_table_api(ddb_resource, make_table):
