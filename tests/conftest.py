@@ -36,6 +36,34 @@ ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "correct-horse-battery"
 
 
+def _patient_flush() -> None:
+    """Retry the flush that ends a transactional test when it loses a lock fight.
+
+    The live lab's worker may still be finishing something a test started (an async invoke, a
+    delivery) while TRUNCATE wants every table: PostgreSQL then picks one side of the deadlock.
+    If that is the flush, wait for the worker's transaction and flush again, rather than leave the
+    next test a database full of the last one's rows.
+    """
+    from django.db import OperationalError
+    from django.test.testcases import TransactionTestCase
+
+    flush = TransactionTestCase._fixture_teardown
+
+    def teardown(self: TransactionTestCase) -> None:
+        for attempt in range(5):
+            try:
+                return flush(self)
+            except Exception as error:  # flush wraps the database error in a CommandError
+                if attempt == 4 or not isinstance(error.__cause__ or error.__context__ or error, OperationalError):
+                    raise
+                time.sleep(0.5 * (attempt + 1))
+
+    TransactionTestCase._fixture_teardown = teardown  # type: ignore[method-assign]
+
+
+_patient_flush()
+
+
 @dataclass
 class Cast:
     alice: User
