@@ -12,10 +12,11 @@ from django.db.models import Count, Q, Sum
 
 from serverless_lab.sandboxes.models import Sandbox
 
-from . import backend, logic, storage
+from . import backend, exceptions, logic, storage
 from .models import Bucket, Object
 
 PAGE_SIZE = 50
+DELETED_ROWS = 50
 PREVIEW_MAX_BYTES = 256 * 1024
 
 # Images a browser may render from our origin: raster formats only. SVG can carry script, so it
@@ -73,6 +74,7 @@ class ObjectPage:
     objects: list[ObjectRow]
     next_token: str | None
     is_first_page: bool
+    deleted: list[ObjectRow] = field(default_factory=list)
 
 
 @dataclass
@@ -98,7 +100,7 @@ class NotificationRow:
 @dataclass
 class ObjectDetail:
     bucket: Bucket
-    obj: Object
+    obj: Object | None  # None: the key is deleted (a delete marker is its latest version)
     name: str
     parent_prefix: str
     crumbs: list[Crumb]
@@ -148,16 +150,49 @@ def object_page(*, sandbox: Sandbox, bucket_name: str, prefix: str = "", token: 
         if obj.key != prefix
     ]
     next_token = logic.encode_continuation_token(page.next_marker) if page.is_truncated and page.next_marker else None
-    return ObjectPage(bucket, prefix, breadcrumbs(prefix), folders, objects, next_token, not after)
+    deleted = _deleted_in_folder(bucket, prefix) if bucket.versioning and not next_token else []
+    return ObjectPage(bucket, prefix, breadcrumbs(prefix), folders, objects, next_token, not after, deleted)
 
 
 def object_detail(*, sandbox: Sandbox, bucket_name: str, key: str, version_id: str | None = None) -> ObjectDetail:
-    obj = backend.get_object(sandbox=sandbox, bucket_name=bucket_name, key=key, version_id=version_id)
+    """One version of ``key`` (the current one by default) with every version of it.
+
+    A deleted key of a versioned bucket still has a page: its versions can be opened, and it can
+    be restored by deleting the delete marker.
+    """
     parent = key[: key.rfind("/") + 1]
+    try:
+        obj = backend.get_object(sandbox=sandbox, bucket_name=bucket_name, key=key, version_id=version_id)
+    except exceptions.NoSuchKey:
+        bucket = backend.get_bucket(sandbox=sandbox, name=bucket_name)
+        versions = _versions(bucket, key)
+        if not versions:
+            raise
+        return ObjectDetail(bucket, None, key[len(parent) :], parent, breadcrumbs(parent), versions)
     detail = ObjectDetail(obj.bucket, obj, key[len(parent) :], parent, breadcrumbs(parent))
     if obj.bucket.versioning:
-        detail.versions = list(Object.objects.filter(bucket=obj.bucket, key=key).order_by("-last_modified", "-pk"))
+        detail.versions = _versions(obj.bucket, key)
     return detail
+
+
+def _versions(bucket: Bucket, key: str) -> list[Object]:
+    return list(Object.objects.filter(bucket=bucket, key=key).order_by("-last_modified", "-pk"))
+
+
+def latest_delete_marker(bucket: Bucket, key: str) -> Object | None:
+    return Object.objects.filter(bucket=bucket, key=key, is_latest=True, is_delete_marker=True).first()
+
+
+def _deleted_in_folder(bucket: Bucket, prefix: str) -> list[ObjectRow]:
+    """Keys directly in folder ``prefix`` whose latest version is a delete marker (first 50)."""
+    rows = Object.objects.filter(bucket=bucket, is_latest=True, is_delete_marker=True, key__startswith=prefix)
+    deleted = []
+    for obj in rows.order_by("key").iterator(chunk_size=200):
+        if "/" not in obj.key[len(prefix) :]:
+            deleted.append(ObjectRow(obj.key, obj.key[len(prefix) :], 0, obj.last_modified, ""))
+            if len(deleted) == DELETED_ROWS:
+                break
+    return deleted
 
 
 def effective_content_type(obj: Object) -> str:

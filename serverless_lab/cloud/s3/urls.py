@@ -20,4 +20,5 @@ urlpatterns = [
     path("buckets/<str:bucket>/object/raw/", views.object_raw, name="object-raw"),
     path("buckets/<str:bucket>/object/delete/", views.object_delete, name="object-delete"),
     path("buckets/<str:bucket>/object/presign/", views.object_presign, name="object-presign"),
+    path("buckets/<str:bucket>/object/restore/", views.object_restore, name="object-restore"),
 ]

@@ -255,11 +255,12 @@ def _detail_context(sandbox: Sandbox, bucket: str, key: str, version_id: str | N
         "bucket": detail.bucket,
         "detail": detail,
         "obj": detail.obj,
-        "preview": selectors.preview(detail.obj),
+        "preview": selectors.preview(detail.obj) if detail.obj else None,
         "version_id": version_id,
         "raw_url": _object_url("s3:object-raw", sandbox, bucket, key, version_id),
         "download_url": _object_url("s3:object-download", sandbox, bucket, key, version_id),
         "delete_url": _object_url("s3:object-delete", sandbox, bucket, key),
+        "key": key,
     }
 
 
@@ -326,6 +327,22 @@ def object_delete(request: HttpRequest, sandbox_id: int, bucket: str) -> HttpRes
         "s3/object_delete.html",
         {"sandbox": sandbox, "bucket": obj.bucket, "obj": obj, "crumbs": selectors.breadcrumbs(parent)},
     )
+
+
+@login_required
+@require_POST
+def object_restore(request: HttpRequest, sandbox_id: int, bucket: str) -> HttpResponse:
+    """Undelete a key of a versioned bucket: delete its delete marker, as S3 users do."""
+    sandbox = _own_sandbox(request, sandbox_id)
+    key, _ = _object_key(request)
+    try:
+        marker = selectors.latest_delete_marker(backend.get_bucket(sandbox=sandbox, name=bucket), key)
+    except (exceptions.NoSuchBucket, exceptions.AccessDenied):
+        raise Http404("No such bucket") from None
+    if marker is not None:
+        backend.delete_object(sandbox=sandbox, bucket_name=bucket, key=key, version_id=marker.version_id)
+        messages.success(request, f"{key} restored: its delete marker was removed, so the previous version is current.")
+    return redirect(_object_url("s3:object", sandbox, bucket, key))
 
 
 @login_required

@@ -71,6 +71,7 @@ def test_pages_need_a_login(client, cast):
         ("s3:object-raw", "get", {"key": "cat.txt"}),
         ("s3:object-delete", "post", {}),
         ("s3:object-presign", "post", {}),
+        ("s3:object-restore", "post", {}),
     ],
 )
 def test_charlie_gets_a_404_for_alices_console(client, cast, bucket, name, method, query):
@@ -361,3 +362,29 @@ def test_adding_a_notification_keeps_the_other_targets(alice, cast, bucket):
     assert [t["TopicArn"] for t in stored["TopicConfigurations"]] == [topic]
     html = alice.get(url("s3:notifications", cast, "photos")).content.decode()
     assert "SQS queue" in html and "SNS topic" in html
+
+
+def test_a_deleted_key_of_a_versioned_bucket_can_be_found_opened_and_restored(alice, cast, bucket):
+    backend.put_bucket_versioning(sandbox=cast.sandbox, name="photos", status="Enabled")
+    first = put(cast, "docs/v.txt", b"kept bytes")
+    alice.post(url("s3:object-delete", cast, "photos"), {"key": "docs/v.txt"})
+
+    folder = alice.get(url("s3:bucket", cast, "photos", prefix="docs/")).content.decode()
+    assert "Deleted objects in this folder (1)" in folder and "<span>v.txt</span>" in folder
+    page = alice.get(url("s3:object", cast, "photos", key="docs/v.txt"))
+    html = page.content.decode()
+    assert page.status_code == 200 and "This object is deleted" in html and "Delete marker" in html
+    assert first.version_id in html and "Download" not in html
+    old = alice.get(url("s3:object", cast, "photos", key="docs/v.txt", version_id=first.version_id))
+    assert "kept bytes" in old.content.decode()
+
+    response = alice.post(url("s3:object-restore", cast, "photos"), {"key": "docs/v.txt"})
+    assert response.status_code == 302
+    assert backend.get_object(sandbox=cast.sandbox, bucket_name="photos", key="docs/v.txt").pk == first.pk
+    assert "Deleted objects" not in alice.get(url("s3:bucket", cast, "photos", prefix="docs/")).content.decode()
+
+
+def test_a_key_that_never_existed_is_a_404(alice, cast, bucket):
+    backend.put_bucket_versioning(sandbox=cast.sandbox, name="photos", status="Enabled")
+    assert alice.get(url("s3:object", cast, "photos", key="nope.txt")).status_code == 404
+    assert alice.post(url("s3:object-restore", cast, "photos"), {"key": "nope.txt"}).status_code == 302
