@@ -114,6 +114,9 @@ def run_check(function: CheckFn, session: Any, *, reraise: tuple[type[BaseExcept
     except ClientError as exc:
         error = exc.response.get("Error", {})
         code, message = error.get("Code", "Error"), error.get("Message", "")
+        if code.isdigit():  # HEAD requests have no body: only the HTTP status comes back
+            meaning = "it does not exist yet" if code == "404" else "the request was refused"
+            return CheckResult(name, label, "failed", f"AWS answered HTTP {code}: {meaning}.")
         return CheckResult(name, label, "failed", f"AWS answered {code}: {message}".rstrip(": "))
     except BotoCoreError as exc:
         return CheckResult(name, label, "error", f"Could not reach your sandbox: {exc}")

@@ -13,12 +13,14 @@ from django.utils.timezone import now
 
 from lessons.checks import LabSession, load_module, module_checks, run_check
 from lessons.content import ContentError, LessonSource, read_directory
+from lessons.coverage import Concept, read_coverage
 from lessons.exercises import ExerciseSource, read_exercises, validate_links
 from lessons.models import Attempt, Exercise, Lesson, LessonRecord, QuizAnswer
 from lessons.selectors import student_sandbox
 from serverless_lab.sandboxes.services import sandbox_reset
 
 DEFAULT_CONTENT_DIR = Path(__file__).resolve().parent / "content"
+COVERAGE_FILE = "coverage.yaml"
 
 
 @dataclass
@@ -50,7 +52,12 @@ class LoadReport:
 class Content:
     lessons: list[LessonSource]
     exercises: list[ExerciseSource]
+    concepts: list[Concept]
     errors: list[ContentError]
+
+    @property
+    def gaps(self) -> list[Concept]:
+        return [concept for concept in self.concepts if not concept.covered]
 
 
 def content_read(content_dir: Path | None = None) -> Content:
@@ -65,9 +72,15 @@ def content_read(content_dir: Path | None = None) -> Content:
     lessons, errors = read_directory(folder, display_root=root)
     exercises, exercise_errors = read_exercises(folder / "exercises", shown=shown)
     errors += exercise_errors
+    concepts: list[Concept] = []
     if not errors:
         errors += validate_links(lessons, exercises)
-    return Content(lessons=lessons, exercises=exercises, errors=errors)
+        coverage_file = folder / COVERAGE_FILE
+        concepts, coverage_errors = read_coverage(
+            coverage_file, shown=shown(coverage_file), lessons=lessons, exercises=exercises
+        )
+        errors += coverage_errors
+    return Content(lessons=lessons, exercises=exercises, concepts=concepts, errors=errors)
 
 
 @transaction.atomic

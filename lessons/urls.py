@@ -7,6 +7,7 @@ from lessons import views
 app_name = "lessons"
 urlpatterns = [
     path("", views.index, name="index"),
+    path("coverage/", views.coverage, name="coverage"),
     path("exercises/<slug:slug>/hints/", views.exercise_hints, name="exercise_hints"),
     path("exercises/<slug:slug>/submit/", views.exercise_submit, name="exercise_submit"),
     path("attempts/<int:attempt_id>/", views.attempt_detail, name="attempt"),

@@ -2,12 +2,15 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from lessons import selectors, services
+from lessons.coverage import Concept
 from lessons.models import Exercise, Lesson
+from serverless_lab.accounts.selectors import user_is_instructor
 
 
 def index(request: HttpRequest) -> HttpResponse:
@@ -26,6 +29,23 @@ def detail(request: HttpRequest, slug: str) -> HttpResponse:
     if page is None:
         raise Http404("No lesson with that name.")
     return render(request, "lessons/detail.html", {"page": page, "lesson": page.lesson})
+
+
+@login_required
+def coverage(request: HttpRequest) -> HttpResponse:
+    if not user_is_instructor(request.user):
+        raise PermissionDenied("The coverage map is for instructors.")
+    content = services.content_read()
+    topics: dict[str, list[Concept]] = {}
+    for concept in content.concepts:
+        topics.setdefault(concept.topic, []).append(concept)
+    context = {
+        "topics": list(topics.items()),
+        "covered": sum(c.covered for c in content.concepts),
+        "total": len(content.concepts),
+        "errors": content.errors,
+    }
+    return render(request, "lessons/coverage.html", context)
 
 
 @login_required

@@ -6,11 +6,12 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from lessons.content import ContentError
+from lessons.coverage import coverage_report
 from lessons.services import content_read, lessons_load
 
 
 class Command(BaseCommand):
-    help = "Validate (check) or load (load) the lessons and exercises of lessons/content/ into the database."
+    help = "Validate lessons, exercises and the coverage map of lessons/content/ (check), or load them (load)."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("action", choices=["load", "check"], help="check: validate only; load: validate and upsert")
@@ -23,6 +24,10 @@ class Command(BaseCommand):
             self._fail_on(content.errors, "")
             self.stdout.write(self.style.SUCCESS(f"lessons: {len(content.lessons)} OK"))
             self.stdout.write(self.style.SUCCESS(f"exercises: {len(content.exercises)} OK"))
+            for line in coverage_report(content.concepts):
+                self.stdout.write(line)
+            if content.gaps:
+                raise CommandError(f"lessons: {len(content.gaps)} concept(s) of the coverage map have a gap")
             return
         report = lessons_load(content_dir)
         self._fail_on(report.errors, ", nothing loaded")

@@ -47,7 +47,8 @@ function render(form, summary, chart) {
   const lambda = lambdaMonthlyCost(inputs);
   const server = serverMonthlyCost(inputs);
   const cheaper = lambda <= server ? "Lambda is cheaper" : "the servers are cheaper";
-  summary.textContent = `At ${inputs.requests.toLocaleString("en-US")} requests a month: Lambda ${money(lambda)}, servers ${money(server)}, so ${cheaper}.`;
+  const free = lambda === 0 ? " (all inside the free tier)" : "";
+  summary.textContent = `At ${inputs.requests.toLocaleString("en-US")} requests a month: Lambda ${money(lambda)}${free}, servers ${money(server)}, so ${cheaper}.`;
   if (!window.Plotly) return;
   const x = trafficLevels();
   const traces = [

@@ -1,0 +1,92 @@
+"""A student reads a lesson, answers a quiz, submits an exercise and sees per-check results and progress."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from lessons.checks import LabSession, load_module
+from lessons.models import Exercise
+from lessons.services import exercise_module_path, lessons_load
+from tests.conftest import PASSWORD
+
+pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+# Set LAB_SCREENSHOTS=/some/dir to keep full-page screenshots for a human to look at.
+SHOTS = os.environ.get("LAB_SCREENSHOTS")
+
+
+def shot(target, name: str) -> None:
+    """Screenshot a page (full length) or one element."""
+    if SHOTS:
+        path = str(Path(SHOTS) / f"{name}.png")
+        if hasattr(target, "goto"):
+            target.screenshot(path=path, full_page=True)
+        else:
+            target.screenshot(path=path)
+
+
+def log_in(page, live_lab, username: str) -> None:
+    page.goto(f"{live_lab.url}/accounts/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+
+
+def test_student_answers_a_quiz_and_gets_an_exercise_graded(live_lab, page, cast):
+    assert lessons_load().ok
+    log_in(page, live_lab, "alice")
+    page.goto(f"{live_lab.url}/lessons/amazon-s3/")
+    expect(page.get_by_role("heading", name="Amazon S3", level=1)).to_be_visible()
+
+    quiz = page.locator("#quiz-s3-folders")
+    quiz.get_by_label("One object whose key is the whole string photos/2026/cat.jpg").check()
+    quiz.get_by_role("button", name="Check my answer").click()
+    expect(page.locator("#quiz-s3-folders")).to_contain_text("Right!")
+    expect(page.locator("#quiz-s3-folders")).to_contain_text("S3 has no folders")
+
+    exercise = page.locator("#exercise-s3-photos-versioning")
+    exercise.get_by_role("button", name="Show a hint (0/3)").click()
+    expect(exercise).to_contain_text("Hint 1.")
+    exercise.get_by_role("button", name="Check my work").click()
+    expect(exercise.locator(".attempt")).to_contain_text("Score 0%", timeout=30_000)
+    expect(exercise.locator(".check-failed")).to_have_count(3)
+    expect(exercise).to_contain_text("AWS answered")
+    shot(exercise, "exercise-failed")
+    shot(quiz, "quiz-answered")
+
+    sandbox = cast.sandbox
+    session = LabSession(
+        endpoint_url=live_lab.endpoint_url,
+        access_key_id=sandbox.access_key_id,
+        secret_access_key=sandbox.secret_access_key,
+        region=sandbox.region,
+    )
+    module = load_module(exercise_module_path(Exercise.objects.get(slug="s3-photos-versioning")), name="x")
+    module.solution(session)
+    exercise.get_by_role("button", name="Check my work").click()
+    expect(exercise.locator(".attempt")).to_contain_text("Score 100%", timeout=30_000)
+    expect(exercise.locator(".check-passed")).to_have_count(3)
+    expect(exercise).to_contain_text("All checks pass")
+    shot(exercise, "exercise-passed")
+    shot(page.locator(".lesson-actions"), "lesson-actions")
+
+    page.goto(f"{live_lab.url}/lessons/")
+    # read + quiz + one of two exercises: 3 of 4 steps
+    expect(page.get_by_label("Progress in Amazon S3")).to_have_attribute("value", "75")
+    shot(page, "course-map")
+
+
+def test_cost_calculator_draws_and_reacts_to_inputs(live_lab, page, cast):
+    assert lessons_load().ok
+    log_in(page, live_lab, "alice")
+    page.goto(f"{live_lab.url}/lessons/what-is-serverless/")
+    summary = page.locator("#cost-summary")
+    expect(summary).to_contain_text("At 3,000,000 requests a month")
+    expect(page.locator("#cost-chart .main-svg").first).to_be_visible()
+    page.get_by_label("Requests per month").fill("500000")
+    expect(summary).to_contain_text("Lambda $0 (all inside the free tier), servers $30, so Lambda is cheaper")
+    shot(page.locator("#cost-calculator"), "cost-calculator")
