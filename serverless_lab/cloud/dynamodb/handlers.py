@@ -9,9 +9,8 @@ from typing import Any
 from serverless_lab.cloud.core.protocol import load_service_model, validate_required
 from serverless_lab.cloud.core.registry import RequestContext
 
-from . import backend
+from . import backend, legacy
 from .backend import Capacity, Expressions, Page, TableState
-from .exceptions import DynamoValidationError
 
 Params = dict[str, Any]
 Method = Callable[[Any, RequestContext, Params], dict[str, Any]]
@@ -37,19 +36,9 @@ class _RequiredMembers:
                 setattr(cls, name, _checked(value))
 
 
-_LEGACY = ("Expected", "KeyConditions", "QueryFilter", "ScanFilter", "AttributeUpdates", "ConditionalOperator")
-
-
-def _reject_legacy(params: Params) -> None:
-    for name in _LEGACY:
-        if name in params:
-            raise DynamoValidationError(
-                f"Serverless Lab does not support the legacy parameter {name}; use the expression parameters instead"
-            )
-
-
 def _expressions(params: Params) -> Expressions:
-    _reject_legacy(params)
+    if legacy.check_not_mixed(params):
+        params = {**params, **legacy.translate(params)}
     return Expressions(
         names=params.get("ExpressionAttributeNames"),
         values=params.get("ExpressionAttributeValues"),

@@ -236,7 +236,6 @@ def test_consumed_capacity(ddb, make_table):
             },
             "Value provided in ExpressionAttributeValues unused in expressions: keys: {:unused}",
         ),
-        ({"Item": KEY, "Expected": {"a": {"Exists": False}}}, None),
     ],
 )
 def test_bad_input_is_a_validation_exception(ddb, make_table, kwargs, message):
@@ -325,3 +324,38 @@ def test_resource_table_api(ddb_resource, make_table):
         table.put_item(Item={"pk": "team", "age": 41}, ConditionExpression=Attr("pk").not_exists())
     table.delete_item(Key={"pk": "team", "age": 41})
     assert table.scan(FilterExpression=Attr("name").begins_with("A"))["Items"][0]["name"] == "Ada"
+
+
+def test_legacy_parameters_still_work(ddb, make_table):
+    make_table("legacy", range=("n", "N"))
+    key = {"pk": {"S": "a"}, "n": {"N": "1"}}
+    ddb.put_item(TableName="legacy", Item={**key, "v": {"N": "1"}}, Expected={"pk": {"Exists": False}})
+    with pytest.raises(ddb.exceptions.ConditionalCheckFailedException):
+        ddb.put_item(TableName="legacy", Item=key, Expected={"pk": {"Exists": False}})
+    ddb.update_item(
+        TableName="legacy",
+        Key=key,
+        AttributeUpdates={"v": {"Action": "ADD", "Value": {"N": "2"}}, "note": {"Value": {"S": "hi"}}},
+        Expected={"v": {"ComparisonOperator": "EQ", "AttributeValueList": [{"N": "1"}]}},
+    )
+    got = ddb.get_item(TableName="legacy", Key=key, AttributesToGet=["v", "note"])["Item"]
+    assert got == {"v": {"N": "3"}, "note": {"S": "hi"}}
+    ddb.put_item(TableName="legacy", Item={"pk": {"S": "a"}, "n": {"N": "2"}})
+    result = ddb.query(
+        TableName="legacy",
+        KeyConditions={
+            "pk": {"ComparisonOperator": "EQ", "AttributeValueList": [{"S": "a"}]},
+            "n": {"ComparisonOperator": "GE", "AttributeValueList": [{"N": "1"}]},
+        },
+        QueryFilter={"note": {"ComparisonOperator": "NOT_NULL"}},
+    )
+    assert [i["n"]["N"] for i in result["Items"]] == ["1"] and result["ScannedCount"] == 2
+    scanned = ddb.scan(
+        TableName="legacy", ScanFilter={"n": {"ComparisonOperator": "GT", "AttributeValueList": [{"N": "1"}]}}
+    )
+    assert [i["n"]["N"] for i in scanned["Items"]] == ["2"]
+    with pytest.raises(ClientError) as excinfo:
+        ddb.put_item(
+            TableName="legacy", Item=key, Expected={"pk": {"Exists": False}}, ConditionExpression="attribute_exists(pk)"
+        )
+    assert "Can not use both expression and non-expression parameters" in error_of(excinfo)[1]
