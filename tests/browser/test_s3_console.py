@@ -1,4 +1,4 @@
-"""The S3 console in headless Chromium against the live lab: drag-and-drop uploads, preview, share."""
+"""The S3 console in headless Chromium against the live lab: drag-and-drop uploads, preview, download, share."""
 
 from __future__ import annotations
 
@@ -71,6 +71,11 @@ def test_drop_two_files_see_them_listed_preview_one_and_share_it(live_lab, page,
     expect(page.get_by_role("heading", name="report.json", level=1)).to_be_visible()
     expect(page.locator(".s3-preview-text")).to_contain_text('"course": "serverless"')
     expect(page.locator(".s3-preview-text")).to_contain_text('  "lessons": [\n    1,')
+
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download").click()
+    assert download.value.suggested_filename == "report.json"
+    assert json.loads(download.value.path().read_bytes()) == report
 
     page.get_by_role("button", name="Create presigned link").click()
     link = page.get_by_label("Presigned URL (expires in 1 hour)")

@@ -25,7 +25,7 @@ from serverless_lab.sandboxes.models import Sandbox
 
 from . import backend, exceptions, selectors
 from .forms import BucketCreateForm, NotificationForm, ObjectKeyForm, UploadForm, VersioningForm
-from .models import Object
+from .models import Bucket, Object
 
 PRESIGN_SECONDS = 3600
 
@@ -37,6 +37,13 @@ class HtmxHttpRequest(HttpRequest):
 def _own_sandbox(request: HttpRequest, sandbox_id: int) -> Sandbox:
     # Somebody else's sandbox is a 404, never a 403: its existence is not ours to reveal.
     return get_object_or_404(Sandbox, pk=sandbox_id, owner=request.user)
+
+
+def _own_bucket(sandbox: Sandbox, name: str) -> Bucket:
+    try:
+        return backend.get_bucket(sandbox=sandbox, name=name)
+    except (exceptions.NoSuchBucket, exceptions.AccessDenied):  # another sandbox's bucket is a 404 too
+        raise Http404("No such bucket") from None
 
 
 def _object_key(request: HttpRequest) -> tuple[str, str | None]:
@@ -117,10 +124,7 @@ def bucket_detail(request: HtmxHttpRequest, sandbox_id: int, bucket: str) -> Htt
 @require_http_methods(["GET", "POST"])
 def bucket_delete(request: HttpRequest, sandbox_id: int, bucket: str) -> HttpResponse:
     sandbox = _own_sandbox(request, sandbox_id)
-    try:
-        bucket_row = backend.get_bucket(sandbox=sandbox, name=bucket)
-    except (exceptions.NoSuchBucket, exceptions.AccessDenied):
-        raise Http404("No such bucket") from None
+    bucket_row = _own_bucket(sandbox, bucket)
     error = ""
     if request.method == "POST":
         try:
@@ -146,14 +150,12 @@ def bucket_delete(request: HttpRequest, sandbox_id: int, bucket: str) -> HttpRes
 @require_POST
 def bucket_versioning(request: HtmxHttpRequest, sandbox_id: int, bucket: str) -> HttpResponse:
     sandbox = _own_sandbox(request, sandbox_id)
+    bucket_row = _own_bucket(sandbox, bucket)
     form = VersioningForm(request.POST)
     if not form.is_valid():
         return HttpResponse("Choose Enabled or Suspended.", status=400)
-    try:
-        backend.put_bucket_versioning(sandbox=sandbox, name=bucket, status=form.cleaned_data["status"])
-        bucket_row = backend.get_bucket(sandbox=sandbox, name=bucket)
-    except (exceptions.NoSuchBucket, exceptions.AccessDenied):
-        raise Http404("No such bucket") from None
+    backend.put_bucket_versioning(sandbox=sandbox, name=bucket, status=form.cleaned_data["status"])
+    bucket_row.refresh_from_db()
     if request.htmx:
         return render(
             request, "s3/bucket_detail.html#versioning-panel", {"sandbox": sandbox, "bucket": bucket_row, "saved": True}
@@ -166,10 +168,7 @@ def bucket_versioning(request: HtmxHttpRequest, sandbox_id: int, bucket: str) ->
 @require_http_methods(["GET", "POST"])
 def bucket_notifications(request: HttpRequest, sandbox_id: int, bucket: str) -> HttpResponse:
     sandbox = _own_sandbox(request, sandbox_id)
-    try:
-        bucket_row = backend.get_bucket(sandbox=sandbox, name=bucket)
-    except (exceptions.NoSuchBucket, exceptions.AccessDenied):
-        raise Http404("No such bucket") from None
+    bucket_row = _own_bucket(sandbox, bucket)
     form = NotificationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         list_name, entry = form.target()
@@ -195,10 +194,7 @@ def bucket_notifications(request: HttpRequest, sandbox_id: int, bucket: str) -> 
 @require_POST
 def bucket_notification_remove(request: HttpRequest, sandbox_id: int, bucket: str) -> HttpResponse:
     sandbox = _own_sandbox(request, sandbox_id)
-    try:
-        bucket_row = backend.get_bucket(sandbox=sandbox, name=bucket)
-    except (exceptions.NoSuchBucket, exceptions.AccessDenied):
-        raise Http404("No such bucket") from None
+    bucket_row = _own_bucket(sandbox, bucket)
     target_id = request.POST.get("id", "")
     configuration = {
         name: [entry for entry in value if entry.get("Id") != target_id] if isinstance(value, list) else value
@@ -335,10 +331,7 @@ def object_restore(request: HttpRequest, sandbox_id: int, bucket: str) -> HttpRe
     """Undelete a key of a versioned bucket: delete its delete marker, as S3 users do."""
     sandbox = _own_sandbox(request, sandbox_id)
     key, _ = _object_key(request)
-    try:
-        marker = selectors.latest_delete_marker(backend.get_bucket(sandbox=sandbox, name=bucket), key)
-    except (exceptions.NoSuchBucket, exceptions.AccessDenied):
-        raise Http404("No such bucket") from None
+    marker = selectors.latest_delete_marker(_own_bucket(sandbox, bucket), key)
     if marker is not None:
         backend.delete_object(sandbox=sandbox, bucket_name=bucket, key=key, version_id=marker.version_id)
         messages.success(request, f"{key} restored: its delete marker was removed, so the previous version is current.")
