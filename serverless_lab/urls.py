@@ -7,6 +7,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("serverless_lab.accounts.urls")),
     path("sandboxes/", include("serverless_lab.sandboxes.urls")),
+    path("", include("serverless_lab.tracing.urls")),
     path("sandboxes/<int:sandbox_id>/s3/", include("serverless_lab.cloud.s3.urls")),
     path("lessons/", include("lessons.urls")),
     path("", include("serverless_lab.web.urls")),

@@ -1,5 +1,6 @@
 // Sandbox page: the live events panel, and confirmation for destructive forms.
 import { connectSocket } from "../common/ws.js";
+import { mountDiagram } from "../diagram/index.js";
 
 const STATUS_TEXT = {
   connecting: "Connecting…",
@@ -32,13 +33,20 @@ const panel = document.getElementById("live-events");
 if (panel) {
   const log = document.getElementById("event-log");
   const status = document.getElementById("ws-status");
+  const diagramRoot = document.querySelector("[data-diagram]");
+  // One socket feeds both panels. Hops that arrive before the diagram has loaded wait for it;
+  // each (re)connect asks the diagram to catch up on hops recorded while the socket was down.
+  const diagram = diagramRoot ? mountDiagram(diagramRoot) : null;
+  diagram?.catch((error) => console.warn("the live diagram failed to load", error));
   connectSocket(panel.dataset.wsPath, {
     onStatus(state) {
       status.textContent = STATUS_TEXT[state];
       status.dataset.state = state;
+      if (state === "open") diagram?.then((d) => d.catchUp());
     },
     onMessage(message) {
       if (message.type === "message") appendEvent(log, message);
+      if (message.type === "trace.hop") diagram?.then((d) => d.handleMessage(message));
     },
   });
 }

@@ -1,0 +1,130 @@
+"""The live diagram in headless Chromium: boto3 calls travel along edges, the log catches up
+after a dropped socket, and a past trace replays with its waterfall."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from botocore.exceptions import ClientError
+from playwright.sync_api import expect
+
+pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+BUCKET_NODE = "arn:aws:s3:::photos"
+# Screenshots for a person to look at go here when set (never into git).
+SHOTS = os.environ.get("LAB_SCREENSHOTS")
+
+
+def shot(page, name: str) -> None:
+    if SHOTS:
+        page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=True)
+
+
+def log_in(page, live_lab, client, user) -> None:
+    client.force_login(user)
+    page.context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_lab.url}])
+
+
+def open_sandbox(page, live_lab, sandbox) -> None:
+    page.goto(f"{live_lab.url}/sandboxes/{sandbox.pk}/")
+    expect(page.locator("[data-diagram]")).to_have_attribute("data-diagram-ready", "true")
+    expect(page.locator("#ws-status")).to_have_text("Live")
+
+
+def test_a_boto3_call_animates_along_its_edge_and_lands_in_the_log(live_lab, cast, client, page):
+    s3 = live_lab.client("s3", cast.sandbox)
+    s3.create_bucket(Bucket="photos")
+    live_lab.client("dynamodb", cast.sandbox).create_table(
+        TableName="orders",
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    log_in(page, live_lab, client, cast.alice)
+    open_sandbox(page, live_lab, cast.sandbox)
+    expect(page.locator(f'[data-node="{BUCKET_NODE}"]')).to_contain_text("photos")
+    expect(page.locator('[data-node$=":table/orders"]')).to_contain_text("orders")
+    # Earlier calls are listed (not animated) when the page opens.
+    expect(page.locator(".hop-row").first).to_contain_text("dynamodb:CreateTable")
+
+    page.evaluate("""() => {
+        window.seenTokens = [];
+        new MutationObserver((records) => records.forEach((r) => r.addedNodes.forEach((n) => {
+            if (n.classList?.contains("dg-token")) window.seenTokens.push(n.dataset.status);
+        }))).observe(document.querySelector(".dg-tokens"), { childList: true });
+    }""")
+    s3.put_object(Bucket="photos", Key="cat.jpg", Body=b"meow")
+    edge = page.locator(f'[data-edge="client→{BUCKET_NODE}"]')
+    expect(edge).to_have_class("dg-edge dg-edge-observed dg-edge-active")
+    expect(page.locator(".dg-token")).to_have_count(1)
+    shot(page, "diagram-token")
+    expect(page.locator(".hop-row").first).to_contain_text("s3:PutObject")
+    expect(page.locator(".hop-row").first).to_contain_text("photos")
+    assert page.evaluate("window.seenTokens") == ["ok"]
+
+    with pytest.raises(ClientError):
+        s3.get_object(Bucket="photos", Key="missing.jpg")
+    expect(page.locator(".hop-row").first).to_contain_text("s3:GetObject")
+    page.wait_for_function("window.seenTokens.length === 2")
+    assert page.evaluate("window.seenTokens") == ["ok", "error"]
+    page.locator(".hop-row-button").first.click()
+    details = page.locator("[data-hop-details]")
+    expect(details).to_contain_text("error (NoSuchKey)")
+    expect(details).to_contain_text('"Key":"missing.jpg"')
+    shot(page, "diagram-details")
+
+
+def test_after_a_dropped_socket_the_log_catches_up(live_lab, cast, client, page):
+    sockets: list = []
+    blocked = {"now": False}
+
+    def route(ws) -> None:
+        if blocked["now"]:
+            ws.close()
+            return
+        ws.connect_to_server()
+        sockets.append(ws)
+
+    page.route_web_socket("**/ws/sandboxes/**", route)
+    sts = live_lab.client("sts", cast.sandbox)
+    log_in(page, live_lab, client, cast.alice)
+    open_sandbox(page, live_lab, cast.sandbox)
+
+    blocked["now"] = True
+    sockets[-1].close()
+    expect(page.locator("#ws-status")).to_have_text("Reconnecting…")
+    sts.get_caller_identity()  # recorded while the page hears nothing
+    page.wait_for_timeout(700)
+    expect(page.locator(".hop-row")).to_have_count(0)
+    blocked["now"] = False
+    expect(page.locator("#ws-status")).to_have_text("Live", timeout=20_000)
+    expect(page.locator(".hop-row")).to_have_count(1)
+    expect(page.locator(".hop-row").first).to_contain_text("sts:GetCallerIdentity")
+    expect(page.locator('[data-node="service:sts"]')).to_be_visible()
+    shot(page, "diagram-caught-up")
+
+
+def test_a_past_trace_replays_with_a_waterfall(live_lab, cast, client, page):
+    s3 = live_lab.client("s3", cast.sandbox)
+    s3.create_bucket(Bucket="photos")
+    log_in(page, live_lab, client, cast.alice)
+    open_sandbox(page, live_lab, cast.sandbox)
+    expect(page.locator(".hop-row")).to_have_count(1)
+    page.get_by_role("link", name="Past traces and replays").click()
+    page.get_by_role("link", name="s3:CreateBucket").click()
+    expect(page.locator("#trace-waterfall .main-svg").first).to_be_visible()
+    expect(page.locator(f'[data-node="{BUCKET_NODE}"]')).to_be_visible()
+    page.get_by_label("Speed").select_option("2")
+    page.get_by_role("button", name="Replay").click()
+    expect(page.locator(".dg-token")).to_have_count(1)
+    expect(page.locator("[data-hop-details]")).to_contain_text("s3:CreateBucket")
+    shot(page, "trace-replay")
+
+
+def test_a_stranger_cannot_read_the_diagram_feeds(live_lab, cast, client):
+    client.force_login(cast.charlie)
+    for path in ("diagram/graph.json", "diagram/hops.json", "traces/"):
+        assert client.get(f"/sandboxes/{cast.sandbox.pk}/{path}").status_code == 404
+    client.force_login(cast.bob)
+    assert client.get(f"/sandboxes/{cast.sandbox.pk}/diagram/graph.json").status_code == 200
