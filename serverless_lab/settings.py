@@ -94,6 +94,7 @@ INSTALLED_APPS = [
     "serverless_lab.cloud.lambda_",
     "serverless_lab.cloud.logs",
     "serverless_lab.cloud.sqs",
+    "serverless_lab.cloud.sns",
     "serverless_lab.tracing",
     "lessons",
 ]

@@ -1,0 +1,225 @@
+"""Fan-out of one publication to a topic's subscriptions (run by ``tasks.deliver`` on a worker).
+
+Each confirmed subscription whose filter policy matches gets the message in its protocol's
+format: SQS (the SNS JSON envelope, or the raw message with RawMessageDelivery), email /
+email-json / sms and http(s) into the lab's inbox, Lambda through ``invoke_lambda`` (a seam until
+the Lambda app exposes an asynchronous invoke). A failed SQS delivery goes to the subscription's
+redrive-policy queue when it has one.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+
+from serverless_lab.cloud.sqs import backend as sqs_backend
+from serverless_lab.cloud.sqs.exceptions import SqsError
+
+from . import filter_policy, logic
+from .backend import Publication, subscription_arn_of
+from .events import announce
+from .models import FifoOutbox, InboxMessage, Subscription, Topic
+
+logger = logging.getLogger(__name__)
+
+
+class DeliveryFailed(Exception):
+    pass
+
+
+def deliver(publication: Publication) -> int:
+    """Deliver to every matching confirmed subscription; return how many got it."""
+    topic = Topic.objects.select_related("sandbox").filter(pk=publication.topic_id).first()
+    if topic is None:
+        return 0
+    delivered = 0
+    for subscription in Subscription.objects.filter(topic=topic, confirmed=True).order_by("id"):
+        subscription.topic = topic
+        subscription.sandbox = topic.sandbox
+        if not _passes_filter(subscription, publication):
+            continue
+        try:
+            with transaction.atomic():
+                _deliver_one(subscription, publication)
+            delivered += 1
+        except DeliveryFailed as error:
+            _dead_letter(subscription, publication, str(error))
+    return delivered
+
+
+def deliver_fifo(topic_id: int) -> int:
+    """Deliver a FIFO topic's waiting publications in sequence order, holding the topic row lock."""
+    delivered = 0
+    with transaction.atomic():
+        if not Topic.objects.select_for_update().filter(pk=topic_id).exists():
+            return 0
+        for row in FifoOutbox.objects.filter(topic_id=topic_id).order_by("sequence"):
+            delivered += deliver(Publication(**row.publication))
+            row.delete()
+    return delivered
+
+
+def _passes_filter(subscription: Subscription, publication: Publication) -> bool:
+    text = subscription.attributes.get("FilterPolicy")
+    if not text:
+        return True
+    scope = subscription.attributes.get("FilterPolicyScope") or "MessageAttributes"
+    policy = json.loads(text)
+    if scope == "MessageBody":
+        try:
+            document = json.loads(publication.message)
+        except ValueError:
+            return False
+        return isinstance(document, dict) and filter_policy.matches(policy, document)
+    return filter_policy.matches(policy, filter_policy.attributes_document(publication.attributes))
+
+
+def _message_for(subscription: Subscription, publication: Publication) -> str:
+    if publication.per_protocol:
+        return publication.per_protocol.get(subscription.protocol, publication.per_protocol["default"])
+    return publication.message
+
+
+def _envelope(subscription: Subscription, publication: Publication) -> dict[str, Any]:
+    return logic.envelope(
+        message_type="Notification",
+        message_id=publication.message_id,
+        topic_arn=publication.topic_arn,
+        message=_message_for(subscription, publication),
+        timestamp=publication.timestamp,
+        subject=publication.subject,
+        attributes=publication.attributes,
+        lab_url=settings.LAB_PUBLIC_URL,
+        subscription_arn=subscription_arn_of(subscription),
+        secret=subscription.sandbox.secret_access_key,
+        sequence_number=publication.sequence_number,
+    )
+
+
+def _raw(subscription: Subscription) -> bool:
+    return subscription.attributes.get("RawMessageDelivery") == "true"
+
+
+def _deliver_one(subscription: Subscription, publication: Publication) -> None:
+    protocol = subscription.protocol
+    if protocol == "sqs":
+        _to_queue(subscription.endpoint, subscription, publication)
+    elif protocol == "lambda":
+        invoke_lambda(subscription, _lambda_event(subscription, publication))
+    else:
+        raw = _raw(subscription)
+        message = _message_for(subscription, publication)
+        body = (
+            message
+            if protocol in ("email", "sms") or raw
+            else json.dumps(_envelope(subscription, publication), indent=2)
+        )
+        headers = {}
+        if protocol in ("http", "https"):
+            headers = {
+                "x-amz-sns-message-type": "Notification",
+                "x-amz-sns-message-id": publication.message_id,
+                "x-amz-sns-topic-arn": publication.topic_arn,
+                "x-amz-sns-subscription-arn": subscription_arn_of(subscription),
+            }
+            if raw:
+                headers["x-amz-sns-rawdelivery"] = "true"
+        InboxMessage.objects.create(
+            sandbox=subscription.sandbox,
+            protocol=protocol,
+            endpoint=subscription.endpoint,
+            subject=(publication.subject or "AWS Notification Message") if protocol.startswith("email") else "",
+            body=body,
+            headers=headers,
+            topic_arn=publication.topic_arn,
+            subscription_arn=subscription_arn_of(subscription),
+        )
+    announce(
+        subscription.sandbox_id, f"SNS delivered {publication.message_id[:8]} to {protocol}:{subscription.endpoint}"
+    )
+
+
+def _to_queue(queue_arn: str, subscription: Subscription, publication: Publication) -> None:
+    queue = sqs_backend.find_queue_by_arn(sandbox=subscription.sandbox, arn=queue_arn)
+    if queue is None:
+        raise DeliveryFailed(f"queue {queue_arn} does not exist")
+    if _raw(subscription):
+        body = _message_for(subscription, publication)
+        attributes = {
+            name: (
+                {"DataType": v["DataType"], "BinaryValue": base64.b64decode(v["BinaryValue"])}
+                if "BinaryValue" in v
+                else dict(v)
+            )
+            for name, v in publication.attributes.items()
+        }
+    else:
+        body = json.dumps(_envelope(subscription, publication), indent=2)
+        attributes = {}
+    message = sqs_backend.Outgoing(body=body, attributes=attributes)
+    if queue.fifo:
+        message.group_id = publication.group_id
+        message.dedup_id = publication.dedup_id
+    try:
+        sqs_backend.enqueue_from_service(queue=queue, message=message)
+    except SqsError as error:
+        raise DeliveryFailed(error.message) from None
+
+
+def _dead_letter(subscription: Subscription, publication: Publication, reason: str) -> None:
+    logger.info("SNS delivery to %s failed: %s", subscription.endpoint, reason)
+    policy_text = subscription.attributes.get("RedrivePolicy")
+    target = json.loads(policy_text).get("deadLetterTargetArn") if policy_text else None
+    with transaction.atomic():
+        if target:
+            try:
+                _to_queue(target, subscription, publication)
+            except DeliveryFailed:
+                target = None
+        announce(
+            subscription.sandbox_id,
+            f"SNS delivery to {subscription.endpoint} failed ({reason})"
+            + (f"; sent to DLQ {target}" if target else ""),
+        )
+
+
+def _lambda_event(subscription: Subscription, publication: Publication) -> dict[str, Any]:
+    """The SNS event record a subscribed function receives."""
+    envelope = _envelope(subscription, publication)
+    envelope.pop("SigningCertURL")
+    sns = {**envelope, "SigningCertUrl": f"{settings.LAB_PUBLIC_URL}/aws/sns/SimpleNotificationService-lab.pem"}
+    sns.setdefault("Subject", None)
+    sns["UnsubscribeUrl"] = sns.pop("UnsubscribeURL")
+    sns["MessageAttributes"] = envelope.get("MessageAttributes", {})
+    return {
+        "Records": [
+            {
+                "EventSource": "aws:sns",
+                "EventVersion": "1.0",
+                "EventSubscriptionArn": subscription_arn_of(subscription),
+                "Sns": sns,
+            }
+        ]
+    }
+
+
+def invoke_lambda(subscription: Subscription, event: dict[str, Any]) -> None:
+    """SEAM: the Lambda app does not expose an asynchronous invoke service yet.
+
+    When it does (an ``invoke_event``-style call in ``serverless_lab.cloud.lambda_``), call it
+    here with the function ARN ``subscription.endpoint`` and ``event``. Until then the delivery is
+    recorded in the inbox (protocol ``lambda``) so the student sees the event that would run.
+    """
+    InboxMessage.objects.create(
+        sandbox=subscription.sandbox,
+        protocol="lambda",
+        endpoint=subscription.endpoint,
+        body=json.dumps(event, indent=2),
+        topic_arn=event["Records"][0]["Sns"]["TopicArn"],
+        subscription_arn=subscription_arn_of(subscription),
+    )
