@@ -37,6 +37,13 @@ class BucketCreateForm(forms.Form):
     )
 
 
+class BrowseForm(forms.Form):
+    """Which folder and page of a bucket to show (query string); bad values show the bucket's root."""
+
+    prefix = forms.CharField(max_length=1024, required=False, strip=False)
+    token = forms.CharField(max_length=2048, required=False)
+
+
 class ObjectKeyForm(forms.Form):
     """Which object (and optionally which version) a request is about, from the query string."""
 

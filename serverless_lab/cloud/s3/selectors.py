@@ -138,6 +138,8 @@ def object_page(*, sandbox: Sandbox, bucket_name: str, prefix: str = "", token: 
     ``token`` is a continuation token from a previous page; an unreadable one starts over.
     """
     after = (logic.decode_continuation_token(token) or "") if token else ""
+    if logic.key_problem(after):  # a token we did not issue (a NUL inside, say): start over
+        after = ""
     bucket, page = backend.list_objects(
         sandbox=sandbox, bucket_name=bucket_name, prefix=prefix, delimiter="/", max_keys=PAGE_SIZE, after=after
     )

@@ -24,7 +24,7 @@ from django_htmx.middleware import HtmxDetails
 from serverless_lab.sandboxes.models import Sandbox
 
 from . import backend, exceptions, selectors
-from .forms import BucketCreateForm, NotificationForm, ObjectKeyForm, UploadForm, VersioningForm
+from .forms import BrowseForm, BucketCreateForm, NotificationForm, ObjectKeyForm, UploadForm, VersioningForm
 from .models import Bucket, Object
 
 PRESIGN_SECONDS = 3600
@@ -102,11 +102,10 @@ def bucket_list(request: HttpRequest, sandbox_id: int) -> HttpResponse:
 @require_GET
 def bucket_detail(request: HtmxHttpRequest, sandbox_id: int, bucket: str) -> HttpResponse:
     sandbox = _own_sandbox(request, sandbox_id)
-    prefix = request.GET.get("prefix", "")
+    form = BrowseForm(request.GET)
+    where = form.cleaned_data if form.is_valid() else {"prefix": "", "token": ""}
     try:
-        page = selectors.object_page(
-            sandbox=sandbox, bucket_name=bucket, prefix=prefix, token=request.GET.get("token", "")
-        )
+        page = selectors.object_page(sandbox=sandbox, bucket_name=bucket, prefix=where["prefix"], token=where["token"])
     except (exceptions.NoSuchBucket, exceptions.AccessDenied):
         raise Http404("No such bucket") from None
     context = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -388,3 +389,14 @@ def test_a_key_that_never_existed_is_a_404(alice, cast, bucket):
     backend.put_bucket_versioning(sandbox=cast.sandbox, name="photos", status="Enabled")
     assert alice.get(url("s3:object", cast, "photos", key="nope.txt")).status_code == 404
     assert alice.post(url("s3:object-restore", cast, "photos"), {"key": "nope.txt"}).status_code == 302
+
+
+def test_hostile_query_strings_are_not_errors(alice, cast, bucket):
+    put(cast, "a.txt", b"a")
+    nul_token = base64.urlsafe_b64encode(b"a\x00b").decode()
+    for query in ({"prefix": "\x00"}, {"prefix": "x" * 5000}, {"token": nul_token}, {"token": "\x00"}):
+        response = alice.get(url("s3:bucket", cast, "photos", **query))
+        assert response.status_code == 200 and "<span>a.txt</span>" in response.content.decode()
+    for name in ("s3:object", "s3:object-download", "s3:object-raw", "s3:object-delete"):
+        assert alice.get(url(name, cast, "photos", key="a\x00")).status_code == 404
+        assert alice.get(url(name, cast, "photos")).status_code == 404
