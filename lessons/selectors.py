@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Max
+from django.db.models import Count, Max
 
 from lessons.blocks import split_rendered
 from lessons.models import Attempt, Exercise, Lesson, LessonRecord, QuizAnswer
+from serverless_lab.accounts.models import Classroom
 from serverless_lab.accounts.selectors import user_teaches
 from serverless_lab.sandboxes.models import Sandbox
 
@@ -211,3 +212,145 @@ def attempt_for_viewer(*, attempt_id: int, user: AbstractBaseUser | AnonymousUse
     if attempt.user_id == user.pk or user.is_staff or user_teaches(user, attempt.user_id):
         return attempt
     return None
+
+
+# --- classes and the instructor dashboard -------------------------------------------------------
+
+
+def classes_taught(*, user: AbstractBaseUser | AnonymousUser) -> list[Classroom]:
+    if not user.is_authenticated:
+        return []
+    return list(Classroom.objects.filter(instructor=user).annotate(student_count=Count("students")).order_by("name"))
+
+
+def class_for_instructor(*, class_id: int, user: AbstractBaseUser | AnonymousUser) -> Classroom | None:
+    """The classroom if ``user`` is its instructor; None otherwise (the page answers 404)."""
+    if not user.is_authenticated:
+        return None
+    return Classroom.objects.filter(pk=class_id, instructor=user).first()
+
+
+@dataclass(frozen=True)
+class StudentRow:
+    student: Any
+    progress: list[LessonProgress]  # in lesson order
+    best: list[int | None]  # best score per exercise, in exercise order
+    attempts: int
+
+
+@dataclass(frozen=True)
+class ClassDashboard:
+    classroom: Classroom
+    lessons: list[Lesson]
+    exercises: list[Exercise]
+    rows: list[StudentRow]
+    figures: dict[str, dict[str, Any]]  # Plotly figure dicts, read by static/js/pages/class_dashboard.js
+
+
+def class_dashboard(*, classroom: Classroom) -> ClassDashboard:
+    students = list(classroom.students.order_by("username"))
+    lessons = lesson_list()
+    exercises = list(Exercise.objects.order_by("lesson_slug", "order"))
+    lesson_order = {lesson.slug: lesson.order for lesson in lessons}
+    exercises.sort(key=lambda e: (lesson_order.get(e.lesson_slug, 0), e.order))
+    attempts = list(Attempt.objects.filter(user__in=students, status=Attempt.Status.DONE))
+    rows = []
+    for student in students:
+        progress = lesson_progress_for_user(user=student, lessons=lessons)
+        best = best_scores(user=student)
+        rows.append(
+            StudentRow(
+                student=student,
+                progress=[progress[lesson.slug] for lesson in lessons],
+                best=[best.get(exercise.slug) for exercise in exercises],
+                attempts=sum(a.user_id == student.pk for a in attempts),
+            )
+        )
+    return ClassDashboard(
+        classroom=classroom,
+        lessons=lessons,
+        exercises=exercises,
+        rows=rows,
+        figures=_class_figures(lessons=lessons, exercises=exercises, rows=rows, attempts=attempts),
+    )
+
+
+def _bar_layout(title: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "title": {"text": title},
+        "margin": {"t": 70, "r": 10, "b": 90, "l": 60},
+        "height": 340,
+        "legend": {"orientation": "h", "y": 1.12},
+        "xaxis": {"tickangle": -30, "automargin": True},
+        **extra,
+    }
+
+
+def _class_figures(
+    *, lessons: list[Lesson], exercises: list[Exercise], rows: list[StudentRow], attempts: list[Attempt]
+) -> dict[str, dict[str, Any]]:
+    count = max(len(rows), 1)
+    titles = [f"{lesson.order}. {lesson.service}" for lesson in lessons]
+    completed = [sum(r.progress[i].status == "completed" for r in rows) for i in range(len(lessons))]
+    started = [sum(r.progress[i].status == "in_progress" for r in rows) for i in range(len(lessons))]
+    exercise_titles = [exercise.slug for exercise in exercises]
+    solved = [sum(r.best[i] == 100 for r in rows) for i in range(len(exercises))]
+    tried = [sum(r.best[i] is not None and r.best[i] != 100 for r in rows) for i in range(len(exercises))]
+    per_pair: dict[tuple[int, str], int] = {}
+    failing: dict[str, int] = {}
+    titles_by_slug = {exercise.slug: exercise.title for exercise in exercises}
+    for attempt in attempts:
+        per_pair[(attempt.user_id, attempt.exercise_slug)] = (
+            per_pair.get((attempt.user_id, attempt.exercise_slug), 0) + 1
+        )
+        for result in attempt.results:
+            if result["status"] != "passed":
+                key = f"{titles_by_slug.get(attempt.exercise_slug, attempt.exercise_slug)}: {result['label']}"
+                failing[key] = failing.get(key, 0) + 1
+    top = sorted(failing.items(), key=lambda item: (-item[1], item[0]))[:10][::-1]
+    percent = {"range": [0, 100], "title": {"text": f"% of {len(rows)} student(s)"}}
+    return {
+        "lessons": {
+            "data": [
+                {"type": "bar", "name": "Completed", "x": titles, "y": [100 * c / count for c in completed]},
+                {"type": "bar", "name": "In progress", "x": titles, "y": [100 * s / count for s in started]},
+            ],
+            "layout": _bar_layout("Lesson completion", barmode="stack", yaxis=percent),
+        },
+        "exercises": {
+            "data": [
+                {
+                    "type": "bar",
+                    "name": "All checks pass",
+                    "x": exercise_titles,
+                    "y": [100 * s / count for s in solved],
+                },
+                {"type": "bar", "name": "Attempted", "x": exercise_titles, "y": [100 * t / count for t in tried]},
+            ],
+            "layout": _bar_layout("Exercise completion", barmode="stack", yaxis=percent),
+        },
+        "attempts": {
+            "data": [{"type": "histogram", "x": list(per_pair.values()), "name": "Attempts"}],
+            "layout": _bar_layout(
+                "Attempts per student and exercise",
+                xaxis={"title": {"text": "attempts"}, "dtick": 1},
+                yaxis={"title": {"text": "student × exercise pairs"}, "tickformat": "d"},
+            ),
+        },
+        "failing": {
+            "data": [{"type": "bar", "orientation": "h", "x": [n for _, n in top], "y": [k for k, _ in top]}],
+            "layout": _bar_layout(
+                "Most common failing checks",
+                margin={"t": 40, "r": 10, "b": 40, "l": 320},
+                xaxis={"title": {"text": "failed runs"}},
+            ),
+        },
+    }
+
+
+def student_attempts(*, classroom: Classroom, student_id: int) -> tuple[Any, list[Attempt]] | None:
+    """A student of ``classroom`` and all their attempts, newest first; None if not in the class."""
+    student = classroom.students.filter(pk=student_id).first()
+    if student is None:
+        return None
+    return student, list(Attempt.objects.filter(user=student))

@@ -17,6 +17,7 @@ from lessons.coverage import Concept, read_coverage
 from lessons.exercises import ExerciseSource, read_exercises, validate_links
 from lessons.models import Attempt, Exercise, Lesson, LessonRecord, QuizAnswer
 from lessons.selectors import student_sandbox
+from serverless_lab.accounts.models import Classroom
 from serverless_lab.sandboxes.services import sandbox_reset
 
 DEFAULT_CONTENT_DIR = Path(__file__).resolve().parent / "content"
@@ -264,3 +265,24 @@ def attempt_fail(*, attempt_id: int, message: str) -> Attempt:
     attempt.finished_at = now()
     attempt.save(update_fields=["status", "error", "finished_at"])
     return attempt
+
+
+# --- classes ------------------------------------------------------------------------------------
+
+
+def classroom_create(*, instructor: AbstractBaseUser, name: str) -> Classroom:
+    name = name.strip()
+    if not name or len(name) > 120:
+        raise LessonsError("Give the class a name of 1 to 120 characters.")
+    return Classroom.objects.create(instructor=instructor, name=name)
+
+
+def classroom_join(*, student: AbstractBaseUser, join_code: str) -> Classroom:
+    """Add ``student`` to the class with that join code (case and spaces ignored)."""
+    classroom = Classroom.objects.filter(join_code=join_code.strip().upper()).first()
+    if classroom is None:
+        raise LessonsError("No class has that join code. Check it with your instructor.")
+    if classroom.instructor_id == student.pk:
+        raise LessonsError("You teach this class; students join it with the code.")
+    classroom.students.add(student)
+    return classroom

@@ -122,3 +122,54 @@ def attempt_detail(request: HttpRequest, attempt_id: int) -> HttpResponse:
     if attempt is None:
         raise Http404("No such attempt.")
     return render(request, "lessons/_attempt.html", {"attempt": attempt})
+
+
+@login_required
+def class_join(request: HttpRequest) -> HttpResponse:
+    error = ""
+    if request.method == "POST":
+        try:
+            classroom = services.classroom_join(student=request.user, join_code=request.POST.get("join_code", ""))
+        except services.LessonsError as exc:
+            error = str(exc)
+        else:
+            messages.success(request, f"You joined “{classroom.name}”. Your instructor can now follow your progress.")
+            return redirect("lessons:index")
+    classes = list(request.user.classrooms.select_related("instructor").order_by("name"))  # type: ignore[union-attr]
+    return render(request, "lessons/class_join.html", {"error": error, "classes": classes})
+
+
+@login_required
+@require_POST
+def class_create(request: HttpRequest) -> HttpResponse:
+    if not user_is_instructor(request.user):
+        raise PermissionDenied("Only instructors create classes.")
+    try:
+        classroom = services.classroom_create(instructor=request.user, name=request.POST.get("name", ""))
+    except services.LessonsError as exc:
+        messages.error(request, str(exc))
+        return redirect("web:instructor")
+    messages.success(request, f"Class “{classroom.name}” created. Students join with the code {classroom.join_code}.")
+    return redirect("lessons:class_dashboard", class_id=classroom.pk)
+
+
+@login_required
+def class_dashboard(request: HttpRequest, class_id: int) -> HttpResponse:
+    classroom = selectors.class_for_instructor(class_id=class_id, user=request.user)
+    if classroom is None:
+        raise Http404("No such class.")
+    dashboard = selectors.class_dashboard(classroom=classroom)
+    return render(request, "lessons/class_dashboard.html", {"dashboard": dashboard})
+
+
+@login_required
+def class_student(request: HttpRequest, class_id: int, student_id: int) -> HttpResponse:
+    classroom = selectors.class_for_instructor(class_id=class_id, user=request.user)
+    found = selectors.student_attempts(classroom=classroom, student_id=student_id) if classroom else None
+    if found is None:
+        raise Http404("No such student in this class.")
+    student, attempts = found
+    titles = dict(Exercise.objects.values_list("slug", "title"))
+    pairs = [(attempt, titles.get(attempt.exercise_slug, attempt.exercise_slug)) for attempt in attempts]
+    context = {"classroom": classroom, "student": student, "attempts": pairs}
+    return render(request, "lessons/class_student.html", context)

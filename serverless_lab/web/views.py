@@ -8,7 +8,7 @@ from django.shortcuts import render
 from django.template import loader
 from django.views.decorators.csrf import requires_csrf_token
 
-from lessons.selectors import course_map
+from lessons.selectors import classes_taught, course_map
 from serverless_lab.accounts.selectors import user_is_instructor
 
 # The three steps of the "how it works" strip on the home page.
@@ -36,7 +36,7 @@ def playground(request: HttpRequest) -> HttpResponse:
 def instructor(request: HttpRequest) -> HttpResponse:
     if not user_is_instructor(request.user):
         raise PermissionDenied("The instructor dashboard is only for instructors.")
-    return render(request, "web/instructor.html")
+    return render(request, "web/instructor.html", {"classes": classes_taught(user=request.user)})
 
 
 @requires_csrf_token

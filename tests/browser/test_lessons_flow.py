@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from lessons.checks import LabSession, load_module
-from lessons.models import Exercise
+from lessons.models import Attempt, Exercise
 from lessons.services import exercise_module_path, lessons_load
 from tests.conftest import PASSWORD
 
@@ -90,3 +90,34 @@ def test_cost_calculator_draws_and_reacts_to_inputs(live_lab, page, cast):
     page.get_by_label("Requests per month").fill("500000")
     expect(summary).to_contain_text("Lambda $0 (all inside the free tier), servers $30, so Lambda is cheaper")
     shot(page.locator("#cost-calculator"), "cost-calculator")
+
+
+def test_instructor_follows_the_class_on_the_dashboard(live_lab, page, cast):
+    assert lessons_load().ok
+    Attempt.objects.create(
+        user=cast.alice,
+        sandbox=cast.sandbox,
+        exercise_slug="wis-first-bucket",
+        total=2,
+        score=50,
+        status="done",
+        results=[
+            {
+                "name": "bucket_exists",
+                "label": "A bucket named 'first-steps' exists",
+                "status": "passed",
+                "message": "",
+            },
+            {"name": "object_has_text", "label": "It holds 'hello.txt'", "status": "failed", "message": "Wrong text"},
+        ],
+    )
+    log_in(page, live_lab, "bob")
+    page.goto(f"{live_lab.url}/instructor/")
+    page.get_by_role("link", name="Serverless 101").click()
+    expect(page.get_by_role("heading", name="Serverless 101", level=1)).to_be_visible()
+    expect(page.locator(".dashboard-charts .main-svg")).not_to_have_count(0)
+    expect(page.locator("#chart-failing")).to_contain_text("failing checks")
+    shot(page, "class-dashboard")
+    page.get_by_role("link", name="alice").click()
+    expect(page.locator(".check-failed")).to_contain_text("Wrong text")
+    shot(page, "class-student")
