@@ -85,10 +85,16 @@ def test_cost_calculator_draws_and_reacts_to_inputs(live_lab, page, cast):
     log_in(page, live_lab, "alice")
     page.goto(f"{live_lab.url}/lessons/what-is-serverless/")
     summary = page.locator("#cost-summary")
-    expect(summary).to_contain_text("At 3,000,000 requests a month")
+    # 2M billable requests × $0.20/M; 180,000 GB-s stay inside the free tier
+    expect(summary).to_have_text("At 3,000,000 requests a month: Lambda $0.40, servers $30, so Lambda is cheaper.")
     expect(page.locator("#cost-chart .main-svg").first).to_be_visible()
     page.get_by_label("Requests per month").fill("500000")
     expect(summary).to_contain_text("Lambda $0 (all inside the free tier), servers $30, so Lambda is cheaper")
+    # 49M × $0.20/M + (10M − 0.4M) GB-s × $0.0000166667 = $169.80; a 3× peak of 57.9 req/s needs 2 servers
+    page.get_by_label("Requests per month").fill("50000000")
+    page.get_by_label("Average duration (ms)").fill("200")
+    page.get_by_label("Memory (MB)").fill("1024")
+    expect(summary).to_have_text("At 50,000,000 requests a month: Lambda $170, servers $60, so the servers are cheaper.")
     shot(page.locator("#cost-calculator"), "cost-calculator")
 
 

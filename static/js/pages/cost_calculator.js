@@ -26,7 +26,10 @@ export function trafficLevels() {
   return levels;
 }
 
-const money = (value) => `$${value.toLocaleString("en-US", { maximumFractionDigits: value < 10 ? 2 : 0 })}`;
+const money = (value) => {
+  const digits = value > 0 && value < 10 ? 2 : 0;
+  return `$${value.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits })}`;
+};
 
 function readInputs(form) {
   const number = (name, fallback) => {

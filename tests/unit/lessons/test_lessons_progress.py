@@ -137,3 +137,40 @@ def test_the_lesson_page_embeds_quiz_exercise_and_records_the_read(client, loade
     assert 'id="cost-chart"' in html and "cost_calculator.js" in html
     assert "Live diagram · coming soon" in html
     assert LessonRecord.objects.filter(user=cast.alice, lesson_slug="what-is-serverless").exists()
+
+
+def test_grading_that_runs_out_of_time_keeps_the_finished_checks(loaded, cast, monkeypatch):
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    from lessons import services, tasks
+
+    attempt = Attempt.objects.create(user=cast.alice, sandbox=cast.sandbox, exercise_slug="wis-first-bucket", total=2)
+
+    def slow(*, attempt_id, reraise):
+        Attempt.objects.filter(pk=attempt_id).update(
+            status="running", results=[{"name": "a", "label": "A", "status": "passed", "message": ""}]
+        )
+        raise SoftTimeLimitExceeded()
+
+    monkeypatch.setattr(services, "attempt_run", slow)
+    tasks.attempt_grade(attempt.pk)
+    attempt.refresh_from_db()
+    assert attempt.status == "error" and len(attempt.results) == 1
+    assert attempt.error.startswith("Grading stopped after 45 seconds")
+
+
+def test_exercise_instructions_are_sanitised(tmp_path):
+    from lessons.exercises import read_exercises
+
+    folder = tmp_path / "exercises"
+    folder.mkdir()
+    (folder / "x.md").write_text(
+        "---\nid: x\ntitle: T\nlesson: demo\norder: 1\nsummary: S\nhints: [h]\n---\n"
+        "Do it <script>alert(1)</script><img src=x onerror=alert(2)> [link](javascript:alert(3))\n"
+    )
+    (folder / "x.py").write_text(
+        "from lessons.checks import check\n\n@check('ok')\ndef c(s):\n    pass\n\ndef solution(s):\n    pass\n"
+    )
+    exercises, errors = read_exercises(folder, shown=lambda p: p.name)
+    html = exercises[0].instructions_html
+    assert errors == [] and "<script" not in html and "onerror" not in html and "javascript:" not in html
