@@ -56,6 +56,14 @@ def _check_key(key: str) -> None:
         raise exceptions.InvalidArgument(problem, ArgumentName="key")
 
 
+def _refuse_nul(**values: str | None) -> None:
+    """No key, bucket name, prefix or marker can hold NUL (keys with one are refused on write), and
+    PostgreSQL rejects it in a query: answer InvalidArgument rather than fail with a 500."""
+    for name, value in values.items():
+        if value and "\x00" in value:
+            raise exceptions.InvalidArgument(f"The {name} must not contain the NUL character.", ArgumentName=name)
+
+
 def _new_version_id() -> str:
     return uuid.uuid4().hex
 
@@ -65,6 +73,7 @@ def _new_version_id() -> str:
 
 def get_bucket(*, sandbox: Sandbox, name: str) -> Bucket:
     """The sandbox's bucket ``name``: NoSuchBucket if nobody has it, AccessDenied if another sandbox does."""
+    _refuse_nul(bucket=name)
     bucket = Bucket.objects.filter(name=name).first()
     if bucket is None:
         raise exceptions.NoSuchBucket(name)
@@ -137,6 +146,8 @@ def put_bucket_cors(*, sandbox: Sandbox, name: str, rules: list[dict[str, Any]])
 def bucket_cors_rules(*, name: str, sandbox: Sandbox | None) -> list[dict[str, Any]]:
     """A bucket's CORS rules ([] when unset or unknown). ``sandbox`` None: an unsigned preflight,
     which S3 answers for any bucket by its global name; otherwise only the sandbox's own buckets."""
+    if "\x00" in name:
+        return []
     rows = Bucket.objects.filter(name=name)
     if sandbox is not None:
         rows = rows.filter(sandbox=sandbox)
@@ -314,6 +325,7 @@ def put_object(
 
 def get_object(*, sandbox: Sandbox, bucket_name: str, key: str, version_id: str | None = None) -> Object:
     """The current (or the given) version of ``key``; a delete marker reads as NoSuchKey."""
+    _refuse_nul(key=key, versionId=version_id)
     bucket = get_bucket(sandbox=sandbox, name=bucket_name)
     if version_id:
         obj = Object.objects.filter(bucket=bucket, key=key, version_id=version_id).first()
@@ -348,6 +360,7 @@ class DeleteOutcome:
 
 def _delete_one(bucket: Bucket, key: str, version_id: str | None) -> DeleteOutcome:
     """Delete a key (or one version of it); the caller holds the bucket's row lock."""
+    _refuse_nul(key=key, versionId=version_id)
     if version_id:
         obj = Object.objects.filter(bucket=bucket, key=key, version_id=version_id).first()
         if obj is None:
@@ -443,6 +456,7 @@ def list_objects(
     *, sandbox: Sandbox, bucket_name: str, prefix: str = "", delimiter: str = "", max_keys: int = 1000, after: str = ""
 ) -> tuple[Bucket, logic.ListingPage[Object]]:
     """Current objects of a bucket, keys after ``after`` (marker, StartAfter or continuation)."""
+    _refuse_nul(prefix=prefix, marker=after)
     bucket = get_bucket(sandbox=sandbox, name=bucket_name)
     if max_keys < 0:
         raise exceptions.InvalidArgument(
@@ -479,6 +493,7 @@ def list_object_versions(
     version_id_marker: str = "",
 ) -> VersionsPage:
     """Every version and delete marker, by key then newest first, in pages of ``max_keys``."""
+    _refuse_nul(prefix=prefix, keyMarker=key_marker, versionIdMarker=version_id_marker)
     bucket = get_bucket(sandbox=sandbox, name=bucket_name)
     rows = Object.objects.filter(bucket=bucket)
     if prefix:
@@ -550,6 +565,7 @@ def create_multipart_upload(*, sandbox: Sandbox, bucket_name: str, key: str, fie
 
 
 def get_upload(*, sandbox: Sandbox, bucket_name: str, key: str, upload_id: str) -> MultipartUpload:
+    _refuse_nul(key=key, uploadId=upload_id)
     bucket = get_bucket(sandbox=sandbox, name=bucket_name)
     upload = MultipartUpload.objects.filter(bucket=bucket, key=key, upload_id=upload_id).first()
     if upload is None:
@@ -661,6 +677,7 @@ def list_parts(
 def list_multipart_uploads(
     *, sandbox: Sandbox, bucket_name: str, prefix: str = "", max_uploads: int = 1000, key_marker: str = ""
 ) -> tuple[list[MultipartUpload], bool]:
+    _refuse_nul(prefix=prefix, keyMarker=key_marker)
     bucket = get_bucket(sandbox=sandbox, name=bucket_name)
     rows = MultipartUpload.objects.filter(bucket=bucket)
     if prefix:
