@@ -115,6 +115,9 @@ class Attempt(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="attempts")
     sandbox = models.ForeignKey("sandboxes.Sandbox", on_delete=models.SET_NULL, null=True, related_name="+")
     exercise_slug = models.SlugField(max_length=80)
+    # An instructor's run of the reference solution in a throwaway sandbox: not a student's work,
+    # so it never counts towards progress or the class dashboard.
+    reference = models.BooleanField(default=False)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     results = models.JSONField(default=list)  # [{name, label, status, message}] in check order
     total = models.PositiveSmallIntegerField()

@@ -55,7 +55,7 @@ def student_sandbox(*, user: AbstractBaseUser | AnonymousUser) -> Sandbox | None
 
 
 def best_scores(*, user: AbstractBaseUser, exercise_slugs: list[str] | None = None) -> dict[str, int]:
-    attempts = Attempt.objects.filter(user=user, status=Attempt.Status.DONE)
+    attempts = Attempt.objects.filter(user=user, status=Attempt.Status.DONE, reference=False)
     if exercise_slugs is not None:
         attempts = attempts.filter(exercise_slug__in=exercise_slugs)
     return dict(attempts.values("exercise_slug").annotate(best=Max("score")).values_list("exercise_slug", "best"))
@@ -158,7 +158,7 @@ def quiz_view(*, lesson: Lesson, quiz: dict[str, Any], user: AbstractBaseUser | 
 def exercise_view(*, exercise: Exercise, user: AbstractBaseUser | AnonymousUser) -> ExerciseView:
     if not user.is_authenticated:
         return ExerciseView(exercise=exercise, latest=None, best=None, has_sandbox=False)
-    latest = Attempt.objects.filter(user=user, exercise_slug=exercise.slug).first()
+    latest = Attempt.objects.filter(user=user, exercise_slug=exercise.slug, reference=False).first()
     return ExerciseView(
         exercise=exercise,
         latest=latest,
@@ -253,7 +253,7 @@ def class_dashboard(*, classroom: Classroom) -> ClassDashboard:
     exercises = list(Exercise.objects.order_by("lesson_slug", "order"))
     lesson_order = {lesson.slug: lesson.order for lesson in lessons}
     exercises.sort(key=lambda e: (lesson_order.get(e.lesson_slug, 0), e.order))
-    attempts = list(Attempt.objects.filter(user__in=students, status=Attempt.Status.DONE))
+    attempts = list(Attempt.objects.filter(user__in=students, status=Attempt.Status.DONE, reference=False))
     rows = []
     for student in students:
         progress = lesson_progress_for_user(user=student, lessons=lessons)
@@ -353,4 +353,4 @@ def student_attempts(*, classroom: Classroom, student_id: int) -> tuple[Any, lis
     student = classroom.students.filter(pk=student_id).first()
     if student is None:
         return None
-    return student, list(Attempt.objects.filter(user=student))
+    return student, list(Attempt.objects.filter(user=student, reference=False))

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.timezone import now
 
@@ -18,7 +19,8 @@ from lessons.exercises import ExerciseSource, read_exercises, validate_links
 from lessons.models import Attempt, Exercise, Lesson, LessonRecord, QuizAnswer
 from lessons.selectors import student_sandbox
 from serverless_lab.accounts.models import Classroom
-from serverless_lab.sandboxes.services import sandbox_reset
+from serverless_lab.sandboxes.models import Sandbox
+from serverless_lab.sandboxes.services import sandbox_create, sandbox_delete, sandbox_reset
 
 DEFAULT_CONTENT_DIR = Path(__file__).resolve().parent / "content"
 COVERAGE_FILE = "coverage.yaml"
@@ -221,6 +223,53 @@ def exercise_submit(*, user: AbstractBaseUser, exercise: Exercise) -> Attempt:
     return attempt
 
 
+def exercise_reference_run(*, user: AbstractBaseUser, exercise: Exercise) -> Attempt:
+    """Queue a run of the reference solution, then the checks, in a throwaway sandbox (instructors)."""
+    from lessons.tasks import reference_grade
+
+    attempt = Attempt.objects.create(user=user, exercise_slug=exercise.slug, total=len(exercise.checks), reference=True)
+    reference_grade.delay_on_commit(attempt.pk)
+    return attempt
+
+
+def attempt_run_reference(*, attempt_id: int, reraise: tuple[type[BaseException], ...] = ()) -> Attempt:
+    """Create a fresh sandbox for the attempt's user, build the reference solution in it, run the
+    checks, and delete the sandbox whatever happens."""
+    attempt = Attempt.objects.select_related("user").get(pk=attempt_id)
+    exercise = Exercise.objects.filter(slug=attempt.exercise_slug).first()
+    if exercise is None:
+        return attempt_fail(attempt_id=attempt_id, message="The exercise no longer exists.")
+    try:
+        sandbox = sandbox_create(owner=attempt.user, name=f"reference-run-{attempt.pk}")
+    except ValidationError as exc:
+        return attempt_fail(attempt_id=attempt_id, message=f"No throwaway sandbox: {' '.join(exc.messages)}")
+    try:
+        attempt.sandbox = sandbox
+        attempt.status = Attempt.Status.RUNNING
+        attempt.save(update_fields=["sandbox", "status"])
+        module = load_module(exercise_module_path(exercise), name=exercise.slug)
+        try:
+            module.solution(lab_session(sandbox))
+        except reraise:
+            raise
+        except Exception as exc:
+            return attempt_fail(
+                attempt_id=attempt_id, message=f"The reference solution raised {type(exc).__name__}: {exc}"
+            )
+        return attempt_run(attempt_id=attempt_id, reraise=reraise)
+    finally:
+        sandbox_delete(sandbox=sandbox)
+
+
+def lab_session(sandbox: Sandbox) -> LabSession:
+    return LabSession(
+        endpoint_url=sandbox.endpoint_url,
+        access_key_id=sandbox.access_key_id,
+        secret_access_key=sandbox.secret_access_key,
+        region=sandbox.region,
+    )
+
+
 def exercise_module_path(exercise: Exercise) -> Path:
     return Path(settings.BASE_DIR) / exercise.module_path
 
@@ -239,12 +288,7 @@ def attempt_run(*, attempt_id: int, reraise: tuple[type[BaseException], ...] = (
     attempt.status = Attempt.Status.RUNNING
     attempt.save(update_fields=["status"])
     module = load_module(exercise_module_path(exercise), name=exercise.slug)
-    session = LabSession(
-        endpoint_url=sandbox.endpoint_url,
-        access_key_id=sandbox.access_key_id,
-        secret_access_key=sandbox.secret_access_key,
-        region=sandbox.region,
-    )
+    session = lab_session(sandbox)
     checks = module_checks(module)
     attempt.total = len(checks)
     for function in checks:

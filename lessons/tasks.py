@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 
@@ -12,8 +14,17 @@ GRADING_SOFT_LIMIT_SECONDS = 45
 
 @shared_task(soft_time_limit=GRADING_SOFT_LIMIT_SECONDS, time_limit=GRADING_SOFT_LIMIT_SECONDS + 15)
 def attempt_grade(attempt_id: int) -> None:
+    _grade(services.attempt_run, attempt_id)
+
+
+@shared_task(soft_time_limit=GRADING_SOFT_LIMIT_SECONDS, time_limit=GRADING_SOFT_LIMIT_SECONDS + 15)
+def reference_grade(attempt_id: int) -> None:
+    _grade(services.attempt_run_reference, attempt_id)
+
+
+def _grade(run: Callable[..., object], attempt_id: int) -> None:
     try:
-        services.attempt_run(attempt_id=attempt_id, reraise=(SoftTimeLimitExceeded,))
+        run(attempt_id=attempt_id, reraise=(SoftTimeLimitExceeded,))
     except SoftTimeLimitExceeded:
         services.attempt_fail(
             attempt_id=attempt_id,

@@ -14,6 +14,7 @@ urlpatterns = [
     path("classes/<int:class_id>/students/<int:student_id>/", views.class_student, name="class_student"),
     path("exercises/<slug:slug>/hints/", views.exercise_hints, name="exercise_hints"),
     path("exercises/<slug:slug>/submit/", views.exercise_submit, name="exercise_submit"),
+    path("exercises/<slug:slug>/reference/", views.exercise_reference, name="exercise_reference"),
     path("attempts/<int:attempt_id>/", views.attempt_detail, name="attempt"),
     path("<slug:slug>/", views.detail, name="detail"),
     path("<slug:slug>/quiz/<slug:quiz_id>/", views.quiz_answer, name="quiz_answer"),

@@ -117,6 +117,18 @@ def exercise_submit(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @login_required
+@require_POST
+def exercise_reference(request: HttpRequest, slug: str) -> HttpResponse:
+    if not user_is_instructor(request.user):
+        raise PermissionDenied("Only instructors run reference solutions.")
+    exercise = get_object_or_404(Exercise, slug=slug)
+    attempt = services.exercise_reference_run(user=request.user, exercise=exercise)
+    if not request.htmx:  # type: ignore[attr-defined]
+        return redirect(f"/lessons/{exercise.lesson_slug}/#exercise-{exercise.slug}")
+    return render(request, "lessons/_attempt.html", {"attempt": attempt})
+
+
+@login_required
 def attempt_detail(request: HttpRequest, attempt_id: int) -> HttpResponse:
     attempt = selectors.attempt_for_viewer(attempt_id=attempt_id, user=request.user)
     if attempt is None:

@@ -12,6 +12,7 @@ import pytest
 from lessons.checks import LabSession, load_module
 from lessons.models import Attempt, Exercise
 from lessons.services import exercise_module_path, exercise_submit, lessons_load
+from serverless_lab.sandboxes.models import Sandbox
 from serverless_lab.sandboxes.services import sandbox_create
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -68,3 +69,16 @@ def test_starter_fails_and_reference_solution_passes(live_lab, django_user_model
         (c["name"], "passed", "") for c in exercise.checks
     ]
     assert solved.score == 100
+
+
+def test_an_instructor_runs_the_reference_solution_in_a_throwaway_sandbox(live_lab, cast, client):
+    assert lessons_load().ok
+    client.force_login(cast.bob)
+    response = client.post("/lessons/exercises/ddb-scores-gsi/reference/", headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    attempt = wait_for(Attempt.objects.get(reference=True))
+    assert attempt.status == Attempt.Status.DONE, attempt.error
+    assert attempt.score == 100
+    assert not Sandbox.objects.filter(owner=cast.bob).exists()  # deleted after the run
+    client.force_login(cast.alice)
+    assert client.post("/lessons/exercises/ddb-scores-gsi/reference/").status_code == 403

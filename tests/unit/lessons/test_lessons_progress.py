@@ -61,6 +61,10 @@ def test_progress_counts_reading_quizzes_and_exercise_scores(client, loaded, cas
     Attempt.objects.create(user=cast.alice, exercise_slug="s3-photos-versioning", total=3, score=100, status="done")
     Attempt.objects.create(user=cast.alice, exercise_slug="s3-report-metadata", total=4, score=50, status="done")
     Attempt.objects.create(user=cast.alice, exercise_slug="s3-report-metadata", total=4, score=25, status="done")
+    # a reference run (an instructor's check of the solution) is not the student's work
+    Attempt.objects.create(
+        user=cast.alice, exercise_slug="s3-report-metadata", total=4, score=100, status="done", reference=True
+    )
     assert progress(cast.alice, "amazon-s3") == (87, "in_progress")  # (1 + 1 + 1 + 0.5) / 4
     assert progress(cast.alice, "amazon-dynamodb") == (0, "not_started")
 
