@@ -23,6 +23,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
 
+from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
@@ -50,6 +51,7 @@ MAX_BATCH_GET = 100
 MAX_BATCH_WRITE = 25
 MAX_TRANSACT_ITEMS = 100
 TOKEN_LIFETIME = timedelta(minutes=10)
+TTL_SWEEP_INTERVAL = 60
 _CHUNK = 500
 _SHARDS = 2**32
 _TABLE_NAME = re.compile(r"[a-zA-Z0-9_.-]{3,255}\Z")
@@ -259,7 +261,13 @@ def _check_index_keys(table: TableView, item: Doc) -> None:
 
 
 def _store(
-    table: TableView, slot: _Slot, new_item: Doc | None, capacity: Capacity, *, transactional: bool = False
+    table: TableView,
+    slot: _Slot,
+    new_item: Doc | None,
+    capacity: Capacity,
+    *,
+    transactional: bool = False,
+    by_ttl: bool = False,
 ) -> None:
     """Write ``new_item`` (None: delete) into ``slot``, with its index entries, and count the units."""
     old_size = logic.item_size(slot.item) if slot.item is not None else 0
@@ -269,7 +277,7 @@ def _store(
         if any(i is not None and all(n in i for n in index.schema.names) for i in (slot.item, new_item)):
             capacity.add_index(index, write_units(max(old_size, new_size)))
     if stream_enabled(table.row) and slot.item != new_item:
-        _record_change(table, slot.item, new_item)
+        _record_change(table, slot.item, new_item, by_ttl=by_ttl)
     if new_item is None:
         if slot.row is not None:
             slot.row.delete()
@@ -308,8 +316,10 @@ def _writing() -> Iterator[None]:
         yield
 
 
-def _record_change(table: TableView, old: Doc | None, new: Doc | None) -> None:
-    """Append the change to the table's stream, with the images its StreamViewType asks for."""
+def _record_change(table: TableView, old: Doc | None, new: Doc | None, *, by_ttl: bool = False) -> None:
+    """Append the change to the table's stream, with the images its StreamViewType asks for.
+
+    A TTL deletion carries the ``userIdentity`` AWS marks them with."""
     view_type = table.row.stream_specification["StreamViewType"]  # type: ignore[index]
     current = new if new is not None else old
     assert current is not None
@@ -321,6 +331,8 @@ def _record_change(table: TableView, old: Doc | None, new: Doc | None) -> None:
     event = "INSERT" if old is None else "REMOVE" if new is None else "MODIFY"
     size = sum(logic.item_size(image) for image in record.values())
     record["StreamViewType"] = view_type
+    if by_ttl:
+        record["userIdentity"] = TTL_IDENTITY
     StreamRecord.objects.create(
         table=table.row, label=table.row.stream_label, event_name=event, data=dump_item(record), size=size
     )
@@ -479,7 +491,7 @@ def _new_gsi(index: Doc, defined: Mapping[str, str], billing_mode: str, existing
     return out
 
 
-@transaction.atomic
+@_writing()
 def create_table(
     *,
     sandbox: Sandbox,
@@ -608,6 +620,7 @@ def describe_table(*, sandbox: Sandbox, name: str) -> TableState:
     table = Table.objects.filter(sandbox=sandbox, name=_table_name(name)).select_related("sandbox").first()
     if table is None:
         raise ResourceNotFoundException(f"Requested resource not found: Table: {name} not found")
+    _sweep_expired_soon(table)
     return _state(table)
 
 
@@ -629,7 +642,7 @@ def list_tables(
     return names, None
 
 
-@transaction.atomic
+@_writing()
 def delete_table(*, sandbox: Sandbox, name: str) -> TableState:
     table = Table.objects.select_for_update().filter(sandbox=sandbox, name=_table_name(name)).first()
     if table is None:
@@ -647,7 +660,7 @@ def delete_table(*, sandbox: Sandbox, name: str) -> TableState:
     return state
 
 
-@transaction.atomic
+@_writing()
 def update_table(
     *,
     sandbox: Sandbox,
@@ -795,14 +808,14 @@ def _merge_tags(current: list[Doc], new: list[Doc]) -> list[Doc]:
     return [{"Key": k, "Value": v} for k, v in tags.items()]
 
 
-@transaction.atomic
+@_writing()
 def tag_resource(*, sandbox: Sandbox, arn: str, tags: list[Doc]) -> None:
     table = _table_by_arn(sandbox, arn)
     table.tags = _merge_tags(table.tags, tags)
     table.save(update_fields=["tags"])
 
 
-@transaction.atomic
+@_writing()
 def untag_resource(*, sandbox: Sandbox, arn: str, keys: list[str]) -> None:
     table = _table_by_arn(sandbox, arn)
     table.tags = [t for t in table.tags if t["Key"] not in set(keys)]
@@ -813,7 +826,7 @@ def list_tags_of_resource(*, sandbox: Sandbox, arn: str) -> list[Doc]:
     return list(_table_by_arn(sandbox, arn).tags)
 
 
-@transaction.atomic
+@_writing()
 def update_time_to_live(*, sandbox: Sandbox, name: str, enabled: bool, attribute: str) -> None:
     table = _table(sandbox, name).row
     if enabled and table.ttl_attribute:
@@ -834,11 +847,40 @@ def update_time_to_live(*, sandbox: Sandbox, name: str, enabled: bool, attribute
     for row in rows:
         row.expires = _expiry(table.ttl_attribute, load_item(row.data))
     Item.objects.bulk_update(rows, ["expires"], batch_size=_CHUNK)
+    _sweep_expired_soon(table)
 
 
 def describe_time_to_live(*, sandbox: Sandbox, name: str) -> str:
     """The TTL attribute name, "" when TTL is disabled."""
     return _table(sandbox, name).row.ttl_attribute
+
+
+def delete_expired_items(*, sandbox: Sandbox, table_name: str, batch: int = 500) -> int:
+    """Delete up to ``batch`` items whose TTL has passed (with their stream REMOVE records).
+
+    Reads already hide expired items; this reclaims them, as AWS's background TTL process does.
+    Returns how many were deleted.
+    """
+    now = time.time()
+    with _writing():
+        table = _table(sandbox, table_name)
+        if not table.row.ttl_attribute:
+            return 0
+        _lock_streams([table])
+        rows = list(Item.objects.select_for_update().filter(table=table.row, expires__lte=now)[:batch])
+        capacity = Capacity(table.name)
+        for row in rows:
+            slot = _Slot({}, bytes(row.pkey), bytes(row.skey), row, load_item(row.data))
+            _store(table, slot, None, capacity, by_ttl=True)
+    return len(rows)
+
+
+def _sweep_expired_soon(table: Table) -> None:
+    """Queue a TTL sweep of the table (after commit), at most once a minute per table."""
+    if table.ttl_attribute and cache.add(f"dynamodb-ttl-sweep:{table.table_id}", 1, timeout=TTL_SWEEP_INTERVAL):
+        from .tasks import delete_expired_items as task
+
+        transaction.on_commit(lambda: task.delay(table.sandbox_id, table.name))
 
 
 # --- single items ---------------------------------------------------------------------------
@@ -1184,6 +1226,7 @@ def query(
             "Either the KeyConditions or KeyConditionExpression parameter must be specified in the request."
         )
     table = _table(sandbox, table_name)
+    _sweep_expired_soon(table.row)
     index = _index(table, index_name)
     if consistent and index is not None and index.is_global:
         raise DynamoValidationError("Consistent reads are not supported on global secondary indexes")
@@ -1245,6 +1288,7 @@ def scan(
                 f"The Segment parameter is zero-based and must be less than parameter TotalSegments: Segment: {segment} is not less than TotalSegments: {total_segments}"  # noqa: E501
             )
     table = _table(sandbox, table_name)
+    _sweep_expired_soon(table.row)
     index = _index(table, index_name)
     bound = _bind(expressions or Expressions())
     select = _check_select(select, bound, index)
@@ -1646,6 +1690,7 @@ def _select(
 # --- Streams (the dynamodbstreams API) ------------------------------------------------------
 
 ITERATOR_LIFETIME = 15 * 60
+TTL_IDENTITY = {"Type": "Service", "PrincipalId": "dynamodb.amazonaws.com"}
 
 
 def stream_arn(table: Table) -> str:
@@ -1757,6 +1802,7 @@ def get_records(*, sandbox: Sandbox, iterator: str, limit: int = 1000) -> Record
 def stream_record(record: StreamRecord, table: Table) -> Doc:
     """A record in the Streams wire shape (also what a Lambda trigger receives)."""
     body = load_item(record.data)
+    identity = body.pop("userIdentity", None)
     body.update(
         ApproximateCreationDateTime=record.created_at, SequenceNumber=sequence_number(record.pk), SizeBytes=record.size
     )
@@ -1767,4 +1813,5 @@ def stream_record(record: StreamRecord, table: Table) -> Doc:
         "eventSource": "aws:dynamodb",
         "awsRegion": table.sandbox.region,
         "dynamodb": body,
+        "userIdentity": identity,
     }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from botocore.exceptions import ClientError
 
@@ -106,3 +108,21 @@ def test_keys_only_streams_and_disabling(ddb, make_table, streams):
     with pytest.raises(ClientError) as excinfo:
         streams.get_records(ShardIterator="not-an-iterator")
     assert excinfo.value.response["Error"]["Code"] == "ValidationException"
+
+
+def test_ttl_deletes_expired_items_in_the_background_with_a_stream_record(ddb, make_table, streams):
+    table = make_table("leases", StreamSpecification={"StreamEnabled": True, "StreamViewType": "OLD_IMAGE"})
+    ddb.put_item(TableName=table, Item={"pk": {"S": "gone"}, "ttl": {"N": "1700000000"}})
+    ddb.put_item(TableName=table, Item={"pk": {"S": "kept"}, "ttl": {"N": "99999999999"}})
+    ddb.update_time_to_live(TableName=table, TimeToLiveSpecification={"Enabled": True, "AttributeName": "ttl"})
+    deadline = time.monotonic() + 20
+    while ddb.describe_table(TableName=table)["Table"]["ItemCount"] != 1:
+        assert time.monotonic() < deadline, "the TTL sweep did not delete the expired item"
+        time.sleep(0.2)
+    arn = ddb.describe_table(TableName=table)["Table"]["LatestStreamArn"]
+    records, _ = read_all(streams, arn)
+    assert [r["eventName"] for r in records] == ["INSERT", "INSERT", "REMOVE"]
+    removal = records[-1]
+    assert removal["dynamodb"]["OldImage"]["pk"] == {"S": "gone"}
+    assert removal["userIdentity"] == {"Type": "Service", "PrincipalId": "dynamodb.amazonaws.com"}
+    assert "userIdentity" not in records[0]
