@@ -19,6 +19,7 @@ from django.db import transaction
 
 from serverless_lab.cloud.sqs import backend as sqs_backend
 from serverless_lab.cloud.sqs.exceptions import SqsError
+from serverless_lab.cloud.sqs.models import Queue
 
 from . import filter_policy, logic
 from .backend import Publication, subscription_arn_of
@@ -33,23 +34,43 @@ class DeliveryFailed(Exception):
 
 
 def deliver(publication: Publication) -> int:
-    """Deliver to every matching confirmed subscription; return how many got it."""
+    """Deliver to every matching confirmed subscription in one transaction; return how many got it."""
     topic = Topic.objects.select_related("sandbox").filter(pk=publication.topic_id).first()
     if topic is None:
         return 0
-    delivered = 0
-    for subscription in Subscription.objects.filter(topic=topic, confirmed=True).order_by("id"):
-        subscription.topic = topic
-        subscription.sandbox = topic.sandbox
-        if not _passes_filter(subscription, publication):
-            continue
-        try:
-            with transaction.atomic():
-                _deliver_one(subscription, publication)
-            delivered += 1
-        except DeliveryFailed as error:
-            _dead_letter(subscription, publication, str(error))
-    return delivered
+    subscriptions = [
+        s
+        for s in Subscription.objects.filter(topic=topic, confirmed=True).order_by("id")
+        if _passes_filter(s, publication)
+    ]
+    queues = _queues(topic, [s.endpoint for s in subscriptions if s.protocol == "sqs"])
+    failed: list[tuple[Subscription, str]] = []
+    with transaction.atomic():
+        for subscription in subscriptions:
+            subscription.topic = topic
+            subscription.sandbox = topic.sandbox
+            try:
+                with transaction.atomic():
+                    _deliver_one(subscription, publication, queues)
+            except DeliveryFailed as error:
+                failed.append((subscription, str(error)))
+    for subscription, reason in failed:
+        _dead_letter(subscription, publication, reason)
+    return len(subscriptions) - len(failed)
+
+
+def _queues(topic: Topic, arns: list[str]) -> dict[str, Queue]:
+    """The sandbox's queues named by ``arns``, in one query, by ARN."""
+    names = {}
+    for arn in arns:
+        parsed = logic.parse_arn(arn, "sqs")
+        if parsed and parsed[1] == topic.sandbox.account_id:
+            names[parsed[2]] = arn
+    found = {}
+    for queue in Queue.objects.filter(sandbox=topic.sandbox, name__in=list(names)):
+        queue.sandbox = topic.sandbox
+        found[names[queue.name]] = queue
+    return found
 
 
 def deliver_fifo(topic_id: int) -> int:
@@ -105,10 +126,10 @@ def _raw(subscription: Subscription) -> bool:
     return subscription.attributes.get("RawMessageDelivery") == "true"
 
 
-def _deliver_one(subscription: Subscription, publication: Publication) -> None:
+def _deliver_one(subscription: Subscription, publication: Publication, queues: dict[str, Queue]) -> None:
     protocol = subscription.protocol
     if protocol == "sqs":
-        _to_queue(subscription.endpoint, subscription, publication)
+        _to_queue(queues.get(subscription.endpoint), subscription, publication)
     elif protocol == "lambda":
         invoke_lambda(subscription, _lambda_event(subscription, publication))
     else:
@@ -144,10 +165,9 @@ def _deliver_one(subscription: Subscription, publication: Publication) -> None:
     )
 
 
-def _to_queue(queue_arn: str, subscription: Subscription, publication: Publication) -> None:
-    queue = sqs_backend.find_queue_by_arn(sandbox=subscription.sandbox, arn=queue_arn)
+def _to_queue(queue: Queue | None, subscription: Subscription, publication: Publication) -> None:
     if queue is None:
-        raise DeliveryFailed(f"queue {queue_arn} does not exist")
+        raise DeliveryFailed("the queue does not exist")
     if _raw(subscription):
         body = _message_for(subscription, publication)
         attributes = {
@@ -178,7 +198,9 @@ def _dead_letter(subscription: Subscription, publication: Publication, reason: s
     with transaction.atomic():
         if target:
             try:
-                _to_queue(target, subscription, publication)
+                _to_queue(
+                    sqs_backend.find_queue_by_arn(sandbox=subscription.sandbox, arn=target), subscription, publication
+                )
             except DeliveryFailed:
                 target = None
         announce(

@@ -3,13 +3,8 @@ hops; keep every call to it here."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
-from serverless_lab.tracing.broadcast import broadcast_on_commit
+from serverless_lab.cloud.sqs import events
 
 
 def announce(sandbox_id: int, text: str) -> None:
-    broadcast_on_commit(
-        sandbox_id,
-        {"type": "lab.message", "v": 1, "kind": "sns", "text": text, "at": datetime.now(UTC).isoformat()},
-    )
+    events.announce(sandbox_id, text, kind="sns")

@@ -340,24 +340,32 @@ def _enqueue(queue: Queue, message: Outgoing, attributes: dict[str, str], at: in
     return Sent(str(row.message_id), row.md5_body, md5_attributes, md5_system, sequence), delay == 0
 
 
+def _lock_fifo(queue: Queue) -> Queue:
+    """A FIFO queue's row, locked: sequence numbers and deduplication are per queue."""
+    if not queue.fifo:
+        return queue
+    locked = Queue.objects.select_for_update().get(pk=queue.pk)
+    locked.sandbox = queue.sandbox
+    return locked
+
+
 def _locked_for_send(sandbox: Sandbox, queue_url: str) -> Queue:
-    queue = find_queue(sandbox=sandbox, queue_url=queue_url)
-    if queue.fifo:  # sequence numbers and deduplication are per queue
-        queue = Queue.objects.select_for_update().get(pk=queue.pk)
-        queue.sandbox = sandbox
-    return queue
+    return _lock_fifo(find_queue(sandbox=sandbox, queue_url=queue_url))
+
+
+def _send(queue: Queue, message: Outgoing) -> Sent:
+    attributes = effective_attributes(queue)
+    _check_outgoing(queue, message, attributes)
+    sent, visible = _enqueue(queue, message, attributes, now_ms())
+    if visible:
+        notify_visible(queue.pk)
+    announce(queue.sandbox_id, f"SQS message {sent.message_id[:8]} sent to {queue.name}")
+    return sent
 
 
 def send_message(*, sandbox: Sandbox, queue_url: str, message: Outgoing) -> Sent:
     with _writing():
-        queue = _locked_for_send(sandbox, queue_url)
-        attributes = effective_attributes(queue)
-        _check_outgoing(queue, message, attributes)
-        sent, visible = _enqueue(queue, message, attributes, now_ms())
-        if visible:
-            notify_visible(queue.pk)
-        announce(sandbox.pk, f"SQS message {sent.message_id[:8]} sent to {queue.name}")
-    return sent
+        return _send(_locked_for_send(sandbox, queue_url), message)
 
 
 def send_message_batch(
@@ -403,8 +411,10 @@ def _attributes_size(message: Outgoing) -> int:
 
 
 def enqueue_from_service(*, queue: Queue, message: Outgoing) -> Sent:
-    """Deliver to ``queue`` on behalf of another service (SNS), as SendMessage would."""
-    return send_message(sandbox=queue.sandbox, queue_url=queue_url(queue), message=message)
+    """Deliver to ``queue`` on behalf of another service (SNS), as SendMessage would, inside the
+    caller's transaction."""
+    with transaction.atomic(savepoint=False):
+        return _send(_lock_fifo(queue), message)
 
 
 # --- receiving ------------------------------------------------------------------------------

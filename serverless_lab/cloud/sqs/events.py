@@ -1,13 +1,19 @@
-"""What SQS tells the outside world: the sandbox's live panel and long-polling receivers.
+"""What SQS and SNS tell the outside world: the sandbox's live panel and long-polling receivers.
 
 Both are sent after the transaction commits. The tracing work will replace ``announce`` with
 proper hops; keep every call to it here.
+
+Panel messages go through one background thread that owns an event loop, so the channel layer
+keeps its Redis connections: ``broadcast_now`` from a request thread builds a fresh loop and
+connection per call (about 9 ms), which would double the latency of a SendMessage.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import threading
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -18,16 +24,46 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 
-from serverless_lab.tracing.broadcast import broadcast_on_commit
+from serverless_lab.tracing.broadcast import sandbox_group
 
 logger = logging.getLogger(__name__)
 
 
 def announce(sandbox_id: int, text: str, kind: str = "sqs") -> None:
-    broadcast_on_commit(
-        sandbox_id,
-        {"type": "lab.message", "v": 1, "kind": kind, "text": text, "at": datetime.now(UTC).isoformat()},
-    )
+    """Show ``text`` in the sandbox's live panel once the transaction commits (best effort)."""
+    message = {"type": "lab.message", "v": 1, "kind": kind, "text": text, "at": datetime.now(UTC).isoformat()}
+    transaction.on_commit(lambda: _send_soon(sandbox_group(sandbox_id), message))
+
+
+_loop_lock = threading.Lock()
+_loop: asyncio.AbstractEventLoop | None = None
+_loop_pid = 0
+
+
+def _panel_loop() -> asyncio.AbstractEventLoop:
+    """The broadcaster thread's loop (one per process: Celery's prefork children get their own)."""
+    global _loop, _loop_pid
+    with _loop_lock:
+        if _loop is None or _loop_pid != os.getpid():
+            _loop = asyncio.new_event_loop()
+            _loop_pid = os.getpid()
+            threading.Thread(target=_loop.run_forever, name="lab-panel-broadcast", daemon=True).start()
+        return _loop
+
+
+def _send_soon(group: str, message: dict[str, Any]) -> None:
+    from channels.layers import get_channel_layer
+
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    future = asyncio.run_coroutine_threadsafe(layer.group_send(group, message), _panel_loop())
+    future.add_done_callback(_log_failure)
+
+
+def _log_failure(future: Any) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        logger.warning("a live-panel broadcast failed: %s", future.exception())
 
 
 def _channel(queue_id: int) -> str:
