@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import asyncio
+import logging
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -8,15 +10,25 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from serverless_lab.sandboxes.selectors import sandbox_can_watch
 
 from .broadcast import sandbox_group
+from .relay import relay
 
+logger = logging.getLogger(__name__)
 # 4403 mirrors HTTP 403 in the WebSocket application close-code range (4000-4999).
 CLOSE_FORBIDDEN = 4403
 
 
 class SandboxEventsConsumer(AsyncJsonWebsocketConsumer):
-    """Forwards a sandbox's live events to its owner (and the owner's instructors)."""
+    """Forwards a sandbox's live events to its owner (and the owner's instructors).
 
+    It has no channel of its own: the process's relay (relay.py) receives the sandbox group's
+    messages once and puts them in each socket's inbox, which ``_forward`` dispatches to the
+    handler named after the message type (``trace.hop`` → ``trace_hop``).
+    """
+
+    channel_layer_alias = None
     group: str | None = None
+    inbox: asyncio.Queue[dict[str, Any]] | None = None
+    forwarder: asyncio.Task[None] | None = None
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -25,13 +37,25 @@ class SandboxEventsConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=CLOSE_FORBIDDEN)
             return
         self.group = sandbox_group(sandbox_id)
-        await self.channel_layer.group_add(self.group, self.channel_name)
+        self.inbox = asyncio.Queue()
+        await relay().join(self.group, self.inbox)
         await self.accept()
         await self.send_json({"type": "hello", "v": 1, "sandbox": sandbox_id})
+        self.forwarder = asyncio.create_task(self._forward(self.inbox))
 
     async def disconnect(self, code: int) -> None:
-        if self.group:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+        if self.forwarder:
+            self.forwarder.cancel()
+        if self.group and self.inbox:
+            await relay().leave(self.group, self.inbox)
+
+    async def _forward(self, inbox: asyncio.Queue[dict[str, Any]]) -> None:
+        while True:
+            message = await inbox.get()
+            try:
+                await self.dispatch(message)
+            except ValueError:  # a message type this consumer has no handler for
+                logger.warning("ignored a %r message", message.get("type"))
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         # The socket is server → browser only; a ping keeps proxies from closing an idle one.

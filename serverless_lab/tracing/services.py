@@ -44,27 +44,32 @@ class HopDraft:
     payload_preview: str = ""
 
 
-def hops_save(drafts: list[HopDraft]) -> list[tuple[int, HopMessage]]:
-    """Save ``drafts`` (creating their traces) in one transaction; return (sandbox id, message) pairs."""
+def hops_save(
+    drafts: list[HopDraft], trace_pks: dict[tuple[int, str], int] | None = None
+) -> list[tuple[int, HopMessage]]:
+    """Save ``drafts`` (creating their traces) in one transaction; return (sandbox id, message) pairs.
+
+    ``trace_pks`` maps (sandbox id, trace id) to known Trace pks: it spares the trace lookup and
+    learns the new ones. Only pass a map whose entries are committed (the writer thread's).
+    """
     if not drafts:
         return []
+    trace_pks = {} if trace_pks is None else trace_pks
     with transaction.atomic():
         first: dict[tuple[int, str], HopDraft] = {}
         for draft in drafts:
-            first.setdefault((draft.sandbox_id, draft.trace_id), draft)
-        Trace.objects.bulk_create(
-            [
-                Trace(sandbox_id=s, trace_id=t, started_at=d.started_at, first_action=d.action)
-                for (s, t), d in first.items()
-            ],
-            ignore_conflicts=True,
-        )
-        trace_pks = {
-            (s, t): pk
-            for pk, s, t in Trace.objects.filter(
-                sandbox_id__in={s for s, _ in first}, trace_id__in={t for _, t in first}
-            ).values_list("pk", "sandbox_id", "trace_id")
-        }
+            if (draft.sandbox_id, draft.trace_id) not in trace_pks:
+                first.setdefault((draft.sandbox_id, draft.trace_id), draft)
+        if first:
+            Trace.objects.bulk_create(
+                [
+                    Trace(sandbox_id=s, trace_id=t, started_at=d.started_at, first_action=d.action)
+                    for (s, t), d in first.items()
+                ],
+                ignore_conflicts=True,
+            )
+            found = Trace.objects.filter(sandbox_id__in={s for s, _ in first}, trace_id__in={t for _, t in first})
+            trace_pks.update(((s, t), pk) for pk, s, t in found.values_list("pk", "sandbox_id", "trace_id"))
         hops = Hop.objects.bulk_create(
             [
                 Hop(
