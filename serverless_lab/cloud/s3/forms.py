@@ -42,6 +42,7 @@ class BrowseForm(forms.Form):
 
     prefix = forms.CharField(max_length=1024, required=False, strip=False)
     token = forms.CharField(max_length=2048, required=False)
+    trail = forms.CharField(max_length=20 * 1400, required=False)
 
 
 class ObjectKeyForm(forms.Form):

@@ -7,6 +7,7 @@ import json
 import mimetypes
 from dataclasses import dataclass, field
 from typing import IO, Any
+from urllib.parse import urlencode
 
 from django.db.models import Count, Q, Sum
 
@@ -16,6 +17,8 @@ from . import backend, exceptions, logic, storage
 from .models import Bucket, Object
 
 PAGE_SIZE = 50
+MAX_TRAIL = 20
+FIRST_PAGE = "-"  # the first page's place in a pager trail (its token is empty; "-" is no token)
 DELETED_ROWS = 50
 PREVIEW_MAX_BYTES = 256 * 1024
 
@@ -72,8 +75,9 @@ class ObjectPage:
     crumbs: list[Crumb]
     folders: list[FolderRow]
     objects: list[ObjectRow]
-    next_token: str | None
-    is_first_page: bool
+    next_query: str | None  # query strings of the pager's links; None: no such link
+    prev_query: str | None
+    first_query: str | None
     deleted: list[ObjectRow] = field(default_factory=list)
 
 
@@ -132,10 +136,23 @@ def breadcrumbs(prefix: str) -> list[Crumb]:
     return crumbs
 
 
-def object_page(*, sandbox: Sandbox, bucket_name: str, prefix: str = "", token: str = "") -> ObjectPage:
+def _page_query(prefix: str, token: str, trail: list[str]) -> str:
+    query = {"prefix": prefix} if prefix else {}
+    if token:
+        query["token"] = token
+    if trail:
+        query["trail"] = ",".join(trail)
+    return urlencode(query)
+
+
+def object_page(
+    *, sandbox: Sandbox, bucket_name: str, prefix: str = "", token: str = "", trail: str = ""
+) -> ObjectPage:
     """One page of the folder ``prefix``: sub-folders (delimiter "/") and objects.
 
     ``token`` is a continuation token from a previous page; an unreadable one starts over.
+    Continuation tokens only go forward, so the pager carries the tokens of the pages before
+    (``trail``, comma-separated, the last ``MAX_TRAIL``) to offer "Previous page".
     """
     after = (logic.decode_continuation_token(token) or "") if token else ""
     if logic.key_problem(after):  # a token we did not issue (a NUL inside, say): start over
@@ -152,8 +169,18 @@ def object_page(*, sandbox: Sandbox, bucket_name: str, prefix: str = "", token: 
         if obj.key != prefix
     ]
     next_token = logic.encode_continuation_token(page.next_marker) if page.is_truncated and page.next_marker else None
+    behind = [t for t in trail.split(",") if t][-MAX_TRAIL:] if after else []
+    next_query = _page_query(prefix, next_token, [*behind, token or FIRST_PAGE][-MAX_TRAIL:]) if next_token else None
+    prev_query = first_query = None
+    if after:
+        previous = behind[-1] if behind else FIRST_PAGE
+        prev_query = _page_query(prefix, "" if previous == FIRST_PAGE else previous, behind[:-1])
+        if previous != FIRST_PAGE:
+            first_query = _page_query(prefix, "", [])
     deleted = _deleted_in_folder(bucket, prefix) if bucket.versioning and not next_token else []
-    return ObjectPage(bucket, prefix, breadcrumbs(prefix), folders, objects, next_token, not after, deleted)
+    return ObjectPage(
+        bucket, prefix, breadcrumbs(prefix), folders, objects, next_query, prev_query, first_query, deleted
+    )
 
 
 def object_detail(*, sandbox: Sandbox, bucket_name: str, key: str, version_id: str | None = None) -> ObjectDetail:

@@ -103,9 +103,11 @@ def bucket_list(request: HttpRequest, sandbox_id: int) -> HttpResponse:
 def bucket_detail(request: HtmxHttpRequest, sandbox_id: int, bucket: str) -> HttpResponse:
     sandbox = _own_sandbox(request, sandbox_id)
     form = BrowseForm(request.GET)
-    where = form.cleaned_data if form.is_valid() else {"prefix": "", "token": ""}
+    where = form.cleaned_data if form.is_valid() else {"prefix": "", "token": "", "trail": ""}
     try:
-        page = selectors.object_page(sandbox=sandbox, bucket_name=bucket, prefix=where["prefix"], token=where["token"])
+        page = selectors.object_page(
+            sandbox=sandbox, bucket_name=bucket, prefix=where["prefix"], token=where["token"], trail=where["trail"]
+        )
     except (exceptions.NoSuchBucket, exceptions.AccessDenied):
         raise Http404("No such bucket") from None
     context = {

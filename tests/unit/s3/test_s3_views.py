@@ -265,25 +265,45 @@ def test_versioning_toggle_and_versions_panel(alice, cast, bucket):
     assert Bucket.objects.get(name="photos").versioning == "Suspended"
 
 
-def test_pagination_with_continuation_tokens(alice, cast, bucket, monkeypatch):
+def _pager_link(html: str, rel: str) -> str | None:
+    if f'rel="{rel}"' not in html:
+        return None
+    return html.split(f'rel="{rel}" href="')[1].split('"')[0].replace("&amp;", "&")
+
+
+def _names(html: str) -> list[str]:
+    return [name for name in ("a.txt", "b.txt", "c/", "d.txt", "e.txt") if f"<span>{name}</span>" in html]
+
+
+def test_pagination_forward_with_continuation_tokens_and_back(alice, cast, bucket, monkeypatch):
     monkeypatch.setattr(selectors, "PAGE_SIZE", 2)
-    for key in ("a.txt", "b.txt", "c/x.txt", "c/y.txt", "d.txt"):
+    for key in ("a.txt", "b.txt", "c/x.txt", "c/y.txt", "d.txt", "e.txt"):
         put(cast, key, b"x")
-    seen = []
-    page_url = url("s3:bucket", cast, "photos")
-    for _ in range(5):
-        response = alice.get(page_url, headers={"HX-Request": "true", "HX-Target": "object-table"})
-        html = response.content.decode()
+    pages = []
+    page_url: str | None = url("s3:bucket", cast, "photos")
+    while page_url:
+        html = alice.get(page_url, headers={"HX-Request": "true", "HX-Target": "object-table"}).content.decode()
         assert html.lstrip().startswith('<div id="object-table"')
-        seen += [name for name in ("a.txt", "b.txt", "c/", "d.txt") if f"<span>{name}</span>" in html]
-        if 'rel="next"' not in html:
-            break
-        href = html.split('rel="next" href="')[1].split('"')[0].replace("&amp;", "&")
-        assert "token=" in href
-        page_url = href
-    assert seen == ["a.txt", "b.txt", "c/", "d.txt"]
-    garbage = alice.get(url("s3:bucket", cast, "photos", token="!!not-a-token"))
-    assert garbage.status_code == 200 and "a.txt" in garbage.content.decode()
+        pages.append(_names(html))
+        page_url = _pager_link(html, "next")
+        assert page_url is None or "token=" in page_url
+    assert pages == [["a.txt", "b.txt"], ["c/", "d.txt"], ["e.txt"]]
+    assert 'rel="prev"' not in alice.get(url("s3:bucket", cast, "photos")).content.decode()
+
+    backwards = []
+    last = alice.get(url("s3:bucket", cast, "photos")).content.decode()
+    last = alice.get(_pager_link(last, "next")).content.decode()
+    last = alice.get(_pager_link(last, "next")).content.decode()
+    assert "First page" in last
+    page_url = _pager_link(last, "prev")
+    while page_url:
+        html = alice.get(page_url).content.decode()
+        backwards.append(_names(html))
+        page_url = _pager_link(html, "prev")
+    assert backwards == [["c/", "d.txt"], ["a.txt", "b.txt"]]
+
+    garbage = alice.get(url("s3:bucket", cast, "photos", token="!!not-a-token", trail="x,y"))
+    assert garbage.status_code == 200 and "<span>a.txt</span>" in garbage.content.decode()
 
 
 def test_presigned_link_is_signed_for_one_hour_with_the_sandbox_keys(alice, cast, bucket):
