@@ -12,6 +12,7 @@ class LambdaConfig(AppConfig):
 
     def ready(self) -> None:
         from serverless_lab.cloud.core import registry
+        from serverless_lab.runtime import tasks  # noqa: F401  (registers serverless_lab.runtime.invoke)
         from serverless_lab.sandboxes.models import Sandbox
         from serverless_lab.sandboxes.signals import sandbox_reset
 

@@ -28,6 +28,12 @@ class ValidationFailed(LambdaError):
     sender_fault = True
 
 
+class InvalidRequestContent(LambdaError):
+    code = "InvalidRequestContentException"
+    status = 400
+    sender_fault = True
+
+
 class ResourceNotFound(LambdaError):
     code = "ResourceNotFoundException"
     status = 404

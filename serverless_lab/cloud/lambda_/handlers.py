@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import base64
 import json
+from collections.abc import Callable
 from typing import Any
 
+from asgiref.sync import sync_to_async
+from django.db import close_old_connections
+
 from serverless_lab.cloud.core.registry import RequestContext
+from serverless_lab.runtime import services
 
 from . import backend, exceptions, logic
 from .models import Alias, Function, FunctionConfig, Version
@@ -71,6 +77,26 @@ def _config_changes(params: dict[str, Any]) -> dict[str, Any]:
     if "Environment" in params:
         changes["environment"] = dict((params["Environment"] or {}).get("Variables") or {})
     return changes
+
+
+def _in_thread(fn: Callable[..., Any], **kwargs: Any) -> Any:
+    """ORM work from an async handler method, in a pooled thread with Django's connection hygiene."""
+
+    def call() -> Any:
+        close_old_connections()
+        try:
+            return fn(**kwargs)
+        finally:
+            close_old_connections()
+
+    return sync_to_async(call, thread_sensitive=False)()
+
+
+def _check_json(payload: bytes) -> None:
+    try:
+        json.loads(payload)
+    except ValueError as exc:
+        raise exceptions.InvalidRequestContent(f"Could not parse request body into json: {exc}") from None
 
 
 class LambdaHandler:
@@ -160,6 +186,47 @@ class LambdaHandler:
             revision_id=params.get("RevisionId"),
         )
         return configuration(function)
+
+    async def invoke(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        """RequestResponse waits for the function (on the event loop, no thread held); Event queues it
+        and answers 202; DryRun only checks that the function exists and may be invoked (204)."""
+        payload = params.get("Payload") or b""
+        kind = params.get("InvocationType") or "RequestResponse"
+        limit = logic.MAX_ASYNC_PAYLOAD_BYTES if kind == "Event" else logic.MAX_SYNC_PAYLOAD_BYTES
+        if len(payload) > limit:
+            raise exceptions.RequestTooLarge(limit)
+        if payload:
+            _check_json(payload)
+        target = await _in_thread(
+            backend.resolve,
+            sandbox=ctx.sandbox,
+            function_name=params["FunctionName"],
+            qualifier=params.get("Qualifier"),
+        )
+        if kind == "DryRun":
+            return {"StatusCode": 204}
+        if kind == "Event":
+            await _in_thread(
+                services.invoke_event,
+                target=target,
+                request_id=ctx.request_id,
+                payload=payload,
+                trace_header=ctx.trace_header,
+            )
+            return {"StatusCode": 202}
+        outcome = await services.invoke_request_response(
+            target=target, request_id=ctx.request_id, payload=payload, trace_header=ctx.trace_header
+        )
+        result: dict[str, Any] = {
+            "StatusCode": 200,
+            "Payload": outcome.payload,
+            "ExecutedVersion": outcome.executed_version,
+        }
+        if outcome.function_error:
+            result["FunctionError"] = outcome.function_error
+        if params.get("LogType") == "Tail":
+            result["LogResult"] = base64.b64encode(outcome.log_tail.encode()).decode()
+        return result
 
     # --- concurrency ----------------------------------------------------------------------------
 

@@ -216,11 +216,6 @@ def extract_zip(data: bytes, target: Path) -> None:
         os.chmod(directory, 0o555)
 
 
-def billed_duration_ms(duration_ms: float) -> int:
-    """Lambda bills each invoke's duration rounded up to the next millisecond, at least 1 ms."""
-    return max(1, int(-(-duration_ms // 1)))
-
-
 def paginate(items: list, marker: str | None, max_items: int | None, default: int = 50) -> tuple[list, str | None]:
     """One page of ``items`` from the opaque ``marker`` (an offset), and the next marker or None."""
     try:

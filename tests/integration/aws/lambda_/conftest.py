@@ -8,8 +8,9 @@ from __future__ import annotations
 import io
 import os
 import tempfile
+import time
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -30,6 +31,19 @@ def make_zip(files: dict[str, str], executable: tuple[str, ...] = ()) -> bytes:
             info.external_attr = (0o755 if name in executable else 0o644) << 16
             archive.writestr(info, text)
     return buffer.getvalue()
+
+
+@pytest.fixture(autouse=True)
+def _settle_invocations(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Let in-flight invocations finish before the database is flushed under the worker's feet."""
+    yield
+    if "live_lab" not in request.fixturenames:
+        return
+    from serverless_lab.cloud.lambda_.models import Invocation
+
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and Invocation.objects.filter(status__in=["queued", "running"]).exists():
+        time.sleep(0.1)
 
 
 @pytest.fixture

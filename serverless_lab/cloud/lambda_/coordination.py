@@ -1,0 +1,112 @@
+"""What the web process and the runtime workers share through Redis: concurrency leases and result mailboxes.
+
+Concurrency: each running (or queued synchronous) invocation holds a lease, a member of two sorted sets
+(the sandbox's and the function's) scored by its expiry time. Acquiring drops expired members first,
+so a worker that died mid-invoke frees its slot when the lease runs out instead of leaking it the way
+a bare INCR/DECR counter would. One Lua script checks and adds atomically.
+
+Results: the worker pushes a synchronous invocation's result onto a per-request list; the endpoint
+waits on it with BLPOP from an asyncio client, holding no thread while the function runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from functools import cache
+from typing import Any
+
+import redis
+import redis.asyncio as aioredis
+from django.conf import settings
+
+THROTTLED_RESERVED = "ReservedFunctionConcurrentInvocationLimitExceeded"
+THROTTLED_SANDBOX = "ConcurrentInvocationLimitExceeded"
+# A lease outlives the function's timeout by this much (time in the queue, writing the result).
+LEASE_SLACK_S = 30
+RESULT_TTL_S = 120
+
+_ACQUIRE = """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[1])
+local reserved = tonumber(ARGV[5])
+if reserved >= 0 then
+  if redis.call('ZCARD', KEYS[2]) >= reserved then return 1 end
+elseif redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[4]) then
+  return 2
+end
+for _, key in ipairs(KEYS) do
+  redis.call('ZADD', key, ARGV[2], ARGV[3])
+  redis.call('EXPIRE', key, ARGV[6])
+end
+return 0
+"""
+
+
+def _key(*parts: object) -> str:
+    return ":".join([settings.REDIS_PREFIX, "lambda", *map(str, parts)])
+
+
+@cache
+def _client() -> redis.Redis:
+    return redis.Redis.from_url(settings.REDIS_URL)
+
+
+@cache
+def _acquire_script() -> Any:
+    return _client().register_script(_ACQUIRE)
+
+
+def _lease_keys(sandbox_id: int, function_id: int) -> list[str]:
+    return [_key("running", "sandbox", sandbox_id), _key("running", "function", function_id)]
+
+
+def acquire_lease(
+    *, sandbox_id: int, function_id: int, lease_id: str, sandbox_limit: int, reserved: int | None, timeout_s: int
+) -> str | None:
+    """Take a concurrency slot for ``lease_id``; None on success, else the throttle Reason."""
+    now = time.time()
+    ttl = timeout_s + LEASE_SLACK_S
+    outcome = _acquire_script()(
+        keys=_lease_keys(sandbox_id, function_id),
+        args=[now, now + ttl, lease_id, sandbox_limit, -1 if reserved is None else reserved, ttl],
+    )
+    return {0: None, 1: THROTTLED_RESERVED, 2: THROTTLED_SANDBOX}[int(outcome)]
+
+
+def release_lease(*, sandbox_id: int, function_id: int, lease_id: str) -> None:
+    pipe = _client().pipeline(transaction=False)
+    for key in _lease_keys(sandbox_id, function_id):
+        pipe.zrem(key, lease_id)
+    pipe.execute()
+
+
+def _result_key(request_id: str) -> str:
+    return _key("result", request_id)
+
+
+def post_result(request_id: str, result: dict[str, Any]) -> None:
+    """Hand a synchronous invocation's result to the endpoint waiting for it."""
+    pipe = _client().pipeline()
+    pipe.rpush(_result_key(request_id), json.dumps(result))
+    pipe.expire(_result_key(request_id), RESULT_TTL_S)
+    pipe.execute()
+
+
+_async_clients: dict[int, aioredis.Redis] = {}
+
+
+def _async_client() -> aioredis.Redis:
+    """One asyncio client per event loop (a client's connections belong to the loop that made them)."""
+    loop = asyncio.get_running_loop()
+    client = _async_clients.get(id(loop))
+    if client is None:
+        client = _async_clients[id(loop)] = aioredis.Redis.from_url(settings.REDIS_URL)
+    return client
+
+
+async def wait_for_result(request_id: str, timeout_s: float) -> dict[str, Any] | None:
+    """The result posted for ``request_id``, or None after ``timeout_s`` seconds."""
+    popped = await _async_client().blpop([_result_key(request_id)], timeout=timeout_s)
+    return json.loads(popped[1]) if popped else None

@@ -1,0 +1,380 @@
+"""Invocations: the only code that changes an ``Invocation`` row, and the glue from the Lambda API to the
+execution environments of :mod:`serverless_lab.runtime.environment`.
+
+A synchronous invoke takes a concurrency lease in the web process (so a throttle answers 429 at
+once), records the invocation, queues ``serverless_lab.runtime.invoke`` and waits on the result
+mailbox. An asynchronous one records the invocation and queues the task, which takes the lease
+itself and, when throttled, queues itself again a little later. The task runs the function in an
+environment of this worker process's pool, stores the metrics and the CloudWatch log lines, and
+posts the result for a waiting caller; a failed asynchronous attempt is retried twice.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import os
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.db import close_old_connections, transaction
+from django.utils import timezone
+
+from serverless_lab.cloud.lambda_ import backend, code, coordination, exceptions
+from serverless_lab.cloud.lambda_.models import Function, FunctionConfig, Invocation
+from serverless_lab.cloud.logs.backend import put_log_lines
+from serverless_lab.runtime import Credentials, EnvironmentPool, FunctionSpec, InvokeResult
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 3  # an asynchronous invoke: the first attempt and two retries, as Lambda does
+PREVIEW_CHARS = 1024
+LOG_TAIL_BYTES = 4096
+_STATUSES = {
+    "ok": Invocation.Status.SUCCEEDED,
+    "error": Invocation.Status.FAILED,
+    "timeout": Invocation.Status.TIMED_OUT,
+    "oom": Invocation.Status.FAILED,
+    "crash": Invocation.Status.FAILED,
+}
+
+
+def _setting(name: str, default: Any) -> Any:
+    return getattr(settings, name, default)
+
+
+def _preview(data: bytes) -> str:
+    return data[:PREVIEW_CHARS].decode("utf-8", errors="replace")
+
+
+def _trace_header(incoming: str | None) -> str:
+    """X-Ray's header as Lambda passes it on: the caller's, else a new sampled-out root."""
+    if incoming and "Root=" in incoming:
+        return incoming
+    return f"Root=1-{int(time.time()):08x}-{secrets.token_hex(12)};Parent={secrets.token_hex(8)};Sampled=0"
+
+
+# --- the rows ---------------------------------------------------------------------------------------
+
+
+def invocation_create(
+    *,
+    target: backend.Target,
+    request_id: str,
+    invocation_type: str,
+    payload: bytes,
+    trace_header: str | None,
+    attempt: int = 1,
+) -> Invocation:
+    return Invocation.objects.create(
+        sandbox=target.function.sandbox,
+        function=target.function,
+        request_id=request_id,
+        version=target.version,
+        invocation_type=invocation_type,
+        attempt=attempt,
+        memory_mb=target.config.memory_mb,
+        request_preview=_preview(payload),
+        trace_header=_trace_header(trace_header),
+    )
+
+
+def invocation_start(invocation: Invocation) -> None:
+    invocation.status, invocation.started_at = Invocation.Status.RUNNING, timezone.now()
+    Invocation.objects.filter(pk=invocation.pk).update(status=invocation.status, started_at=invocation.started_at)
+
+
+def invocation_complete(invocation: Invocation, result: InvokeResult, *, log_stream: str, started_ms: int) -> None:
+    """Store what the environment reported, and its log lines as CloudWatch events of the stream."""
+    fields = {
+        "status": _STATUSES.get(result.status, Invocation.Status.FAILED),
+        "cold": result.cold,
+        "duration_ms": result.duration_ms,
+        "billed_duration_ms": result.billed_duration_ms,
+        "max_memory_used_mb": result.max_memory_used_mb,
+        "init_duration_ms": result.init_duration_ms,
+        "error_type": result.error_type or "",
+        "log_text": result.log,
+        "log_stream": log_stream,
+        "response_preview": _preview(result.payload),
+        "finished_at": timezone.now(),
+    }
+    for key, value in fields.items():
+        setattr(invocation, key, value)
+    Invocation.objects.filter(pk=invocation.pk).update(**fields)
+    finished_ms = int(time.time() * 1000)
+    lines = result.log.rstrip("\n").split("\n") if result.log else []
+    # INIT output and START carry the start time; the function's output, END and REPORT the end time.
+    start = next((i for i, line in enumerate(lines) if line.startswith("START RequestId:")), -1)
+    events = [(started_ms if i <= start else finished_ms, line) for i, line in enumerate(lines)]
+    put_log_lines(
+        sandbox=invocation.sandbox,
+        group_name=f"/aws/lambda/{invocation.function.name}",
+        stream_name=log_stream,
+        events=events,
+    )
+
+
+def invocation_fail(invocation: Invocation, *, status: str, error_type: str, message: str) -> None:
+    """The lab could not run the invocation (throttled for too long, no runtime, no sandbox)."""
+    fields = {
+        "status": status,
+        "error_type": error_type,
+        "response_preview": message[:PREVIEW_CHARS],
+        "finished_at": timezone.now(),
+    }
+    for key, value in fields.items():
+        setattr(invocation, key, value)
+    Invocation.objects.filter(pk=invocation.pk).update(**fields)
+
+
+# --- the web side -----------------------------------------------------------------------------------
+
+
+def _enqueue(
+    invocation: Invocation,
+    payload: bytes,
+    timeout_s: int,
+    *,
+    lease_held: bool,
+    countdown: float = 0,
+    throttled_since: float | None = None,
+) -> None:
+    """Queue the task, its time limits just above the function's timeout (the environment enforces that)."""
+    from .tasks import invoke
+
+    invoke.apply_async(
+        args=[invocation.pk, base64.b64encode(payload).decode()],
+        kwargs={"lease_held": lease_held, "throttled_since": throttled_since},
+        countdown=countdown or None,
+        soft_time_limit=timeout_s + 30,
+        time_limit=timeout_s + 40,
+    )
+
+
+def invoke_event(*, target: backend.Target, request_id: str, payload: bytes, trace_header: str | None) -> Invocation:
+    """Queue an asynchronous (``Event``) invoke: the caller gets 202 and nothing else."""
+    invocation = invocation_create(
+        target=target, request_id=request_id, invocation_type="Event", payload=payload, trace_header=trace_header
+    )
+    _enqueue(invocation, payload, target.config.timeout_s, lease_held=False)
+    return invocation
+
+
+@dataclass
+class SyncResult:
+    payload: bytes
+    function_error: str | None
+    log_tail: str  # the last 4 KB of the log, as LogType=Tail returns it (before base64)
+    executed_version: str
+
+
+def _start_sync(target: backend.Target, request_id: str, payload: bytes, trace_header: str | None) -> None:
+    close_old_connections()
+    try:
+        function = target.function
+        reason = coordination.acquire_lease(
+            sandbox_id=function.sandbox_id,
+            function_id=function.pk,
+            lease_id=request_id,
+            sandbox_limit=backend.sandbox_concurrency_limit(function.sandbox),
+            reserved=function.reserved_concurrency,
+            timeout_s=target.config.timeout_s,
+        )
+        if reason is not None:
+            raise exceptions.TooManyRequests(reason)
+        try:
+            invocation = invocation_create(
+                target=target,
+                request_id=request_id,
+                invocation_type="RequestResponse",
+                payload=payload,
+                trace_header=trace_header,
+            )
+            _enqueue(invocation, payload, target.config.timeout_s, lease_held=True)
+        except BaseException:
+            coordination.release_lease(sandbox_id=function.sandbox_id, function_id=function.pk, lease_id=request_id)
+            raise
+    finally:
+        close_old_connections()
+
+
+async def invoke_request_response(
+    *, target: backend.Target, request_id: str, payload: bytes, trace_header: str | None
+) -> SyncResult:
+    """Run the function and wait for its result without holding a thread while it runs."""
+    await sync_to_async(_start_sync, thread_sensitive=False)(target, request_id, payload, trace_header)
+    posted = await coordination.wait_for_result(
+        request_id, target.config.timeout_s + _setting("LAB_LAMBDA_QUEUE_WAIT_S", 60)
+    )
+    if posted is None:
+        raise exceptions.LambdaError(
+            "The invocation did not finish in time: the lab's runtime workers are busy or down."
+        )
+    if posted.get("lab_error"):
+        raise exceptions.LambdaError(posted["lab_error"])
+    return SyncResult(
+        payload=base64.b64decode(posted["payload"]),
+        function_error=posted["function_error"],
+        log_tail=posted["log_tail"],
+        executed_version=target.version,
+    )
+
+
+# --- the worker side --------------------------------------------------------------------------------
+
+_pool: EnvironmentPool | None = None
+_pool_pid: int | None = None
+_pool_lock = threading.Lock()
+
+
+def worker_pool() -> EnvironmentPool:
+    """This worker process's pool of warm environments (a forked child builds its own)."""
+    global _pool, _pool_pid
+    with _pool_lock:
+        if _pool is None or _pool_pid != os.getpid():
+            _pool, _pool_pid = EnvironmentPool(), os.getpid()
+        return _pool
+
+
+def close_worker_pool() -> None:
+    with _pool_lock:
+        if _pool is not None and _pool_pid == os.getpid():
+            _pool.close_all()
+
+
+def _endpoint() -> tuple[str, int]:
+    """Where a function's AWS calls go: this lab's own endpoint (the sandbox is told by the keys)."""
+    url = urlsplit(settings.LAB_PUBLIC_URL)
+    return url.hostname or "127.0.0.1", url.port or (443 if url.scheme == "https" else 80)
+
+
+def build_spec(function: Function, config: FunctionConfig, version: str) -> FunctionSpec:
+    sandbox = function.sandbox
+    return FunctionSpec(
+        function_name=function.name,
+        function_arn=backend.function_arn(function, None if version == "$LATEST" else version),
+        runtime=config.runtime,
+        handler=config.handler,
+        code_dir=code.code_dir(sandbox.pk, config.code_name, config.code_sha256),
+        memory_mb=config.memory_mb,
+        timeout_s=float(config.timeout_s),
+        environment=dict(config.environment),
+        region=sandbox.region,
+        credentials=Credentials(sandbox.access_key_id, sandbox.secret_access_key),
+        endpoint=_endpoint(),
+        version=version,
+        code_sha256=config.code_sha256,
+    )
+
+
+def _config_of(invocation: Invocation) -> FunctionConfig:
+    if invocation.version == "$LATEST":
+        return invocation.function
+    return invocation.function.versions.get(number=int(invocation.version))
+
+
+def run_invocation(invocation_id: int, payload: bytes, *, lease_held: bool, throttled_since: float | None) -> None:
+    """The task's body: run one attempt, record it, answer the caller or schedule what comes next."""
+    invocation = Invocation.objects.select_related("function__sandbox", "sandbox").filter(pk=invocation_id).first()
+    if invocation is None:  # the function was deleted meanwhile
+        return
+    function = invocation.function
+    synchronous = invocation.invocation_type == "RequestResponse"
+    config = _config_of(invocation)
+    lease = {
+        "sandbox_id": function.sandbox_id,
+        "function_id": function.pk,
+        "lease_id": f"{invocation.request_id}#{invocation.attempt}",
+    }
+    if synchronous:
+        lease["lease_id"] = invocation.request_id
+    elif not lease_held:
+        reason = coordination.acquire_lease(
+            **lease,
+            sandbox_limit=backend.sandbox_concurrency_limit(function.sandbox),
+            reserved=function.reserved_concurrency,
+            timeout_s=config.timeout_s,
+        )
+        if reason is not None:
+            _throttled(invocation, payload, reason, throttled_since or time.time())
+            return
+    worker_pool().reap(_setting("LAB_LAMBDA_IDLE_SECONDS", 300))
+    try:
+        invocation_start(invocation)
+        started_ms = int(time.time() * 1000)
+        spec = build_spec(function, config, invocation.version)
+        pool = worker_pool()
+        environment = pool.acquire(spec)
+        try:
+            result = environment.invoke(payload, request_id=invocation.request_id, trace_id=invocation.trace_header)
+        finally:
+            pool.release(environment)
+    except Exception as exc:
+        logger.exception("invocation %s could not run", invocation.request_id)
+        coordination.release_lease(**lease)
+        if synchronous:
+            coordination.post_result(invocation.request_id, {"lab_error": f"The lab could not run the function: {exc}"})
+        invocation_fail(invocation, status=Invocation.Status.ERROR, error_type=type(exc).__name__, message=str(exc))
+        return
+    coordination.release_lease(**lease)
+    with transaction.atomic():
+        invocation_complete(invocation, result, log_stream=environment.log_stream_name, started_ms=started_ms)
+    if synchronous:
+        tail = result.log.encode()[-LOG_TAIL_BYTES:].decode("utf-8", errors="ignore")
+        coordination.post_result(
+            invocation.request_id,
+            {
+                "payload": base64.b64encode(result.payload).decode(),
+                "function_error": result.function_error,
+                "log_tail": tail,
+            },
+        )
+    if not synchronous and result.function_error and invocation.attempt < MAX_ATTEMPTS:
+        _retry(invocation, payload)
+
+
+def _retry(invocation: Invocation, payload: bytes) -> None:
+    """Lambda retries a failed asynchronous invoke twice (after 1 and 2 minutes; here, seconds)."""
+    delays = _setting("LAB_LAMBDA_RETRY_DELAYS_S", (1, 2))
+    target = backend.Target(invocation.function, invocation.version, _config_of(invocation), invocation.version)
+    retry = invocation_create(
+        target=target,
+        request_id=invocation.request_id,
+        invocation_type="Event",
+        payload=payload,
+        trace_header=invocation.trace_header,
+        attempt=invocation.attempt + 1,
+    )
+    _enqueue(
+        retry,
+        payload,
+        target.config.timeout_s,
+        lease_held=False,
+        countdown=delays[min(invocation.attempt, len(delays)) - 1],
+    )
+
+
+def _throttled(invocation: Invocation, payload: bytes, reason: str, since: float) -> None:
+    """An asynchronous invoke over the concurrency limit waits and tries again, backing off to 5 s, for a while."""
+    waited = time.time() - since
+    if waited > _setting("LAB_LAMBDA_THROTTLE_RETRY_S", 300):
+        invocation_fail(
+            invocation, status=Invocation.Status.THROTTLED, error_type=reason, message=json.dumps({"Reason": reason})
+        )
+        return
+    _enqueue(
+        invocation,
+        payload,
+        _config_of(invocation).timeout_s,
+        lease_held=False,
+        countdown=min(5.0, 0.5 + waited / 4),
+        throttled_since=since,
+    )
