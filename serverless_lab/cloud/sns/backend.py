@@ -113,8 +113,12 @@ def _topic_attributes(attributes: dict[str, str], fifo: bool) -> dict[str, str]:
 
 
 def delete_topic(*, sandbox: Sandbox, arn: str) -> None:
+    """Delete a topic and its subscriptions; like AWS, deleting a missing topic is no error."""
     with transaction.atomic():
-        topic = find_topic(sandbox=sandbox, arn=arn)
+        try:
+            topic = find_topic(sandbox=sandbox, arn=arn)
+        except NotFound:
+            return
         topic.delete()
         announce(sandbox.pk, f"SNS topic {topic.name} deleted")
 

@@ -28,7 +28,3 @@ class NotFound(SnsError):
 class ResourceNotFound(SnsError):
     code = "ResourceNotFound"
     status = 404
-
-
-class BatchError(SnsError):
-    """PublishBatch's request-level errors (EmptyBatchRequest, TooManyEntriesInBatchRequest, ...)."""

@@ -469,17 +469,15 @@ def receive_message(
     timeout = visibility_timeout if visibility_timeout is not None else int(attributes["VisibilityTimeout"])
     at = now_ms()
     with _writing():
-        candidates = Message.objects.filter(queue=queue, visible_at__lte=at)
+        candidates = Message.objects.filter(queue=queue, visible_at__lte=at, expires_at__gt=at)
         if queue.fifo:
             Queue.objects.select_for_update().filter(pk=queue.pk).first()
             busy = Message.objects.filter(queue=queue, visible_at__gt=at, receive_count__gt=0).values("group_id")
             rows = list(candidates.exclude(group_id__in=busy).order_by("sequence")[:max_number])
         else:
             rows = list(candidates.order_by("visible_at", "id").select_for_update(skip_locked=True)[:max_number])
-        expired = [row.pk for row in rows if row.expires_at <= at]
-        if expired:
-            Message.objects.filter(pk__in=expired).delete()
-            rows = [row for row in rows if row.expires_at > at]
+        if len(rows) < max_number:  # the queue looks drained: a good moment to drop expired messages
+            Message.objects.filter(queue=queue, expires_at__lte=at).delete()
         rows = _move_to_dead_letter(queue, rows, at)
         received = []
         for row in rows:

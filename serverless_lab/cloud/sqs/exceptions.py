@@ -45,9 +45,5 @@ class MissingParameter(SqsError):
     code = "MissingParameter"
 
 
-class UnsupportedOperation(SqsError):
-    code = "AWS.SimpleQueueService.UnsupportedOperation"
-
-
 def from_rule(error: SqsRuleError) -> SqsError:
     return SqsError(error.message, code=error.code)

@@ -54,6 +54,7 @@ class Message(models.Model):
         indexes = [
             models.Index(fields=["queue", "visible_at"], name="sqs_message_visible"),
             models.Index(fields=["queue", "group_id", "sequence"], name="sqs_message_group"),
+            models.Index(fields=["queue", "expires_at"], name="sqs_message_expiry"),
         ]
 
     def __str__(self) -> str:
