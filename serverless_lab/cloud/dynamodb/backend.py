@@ -1320,10 +1320,6 @@ def scan(
 # --- batches --------------------------------------------------------------------------------
 
 
-def _key_bytes(table: TableView, key: Doc) -> tuple[bytes, bytes]:
-    return table.encode(key)
-
-
 def batch_get_item(
     *, sandbox: Sandbox, request_items: Mapping[str, Doc]
 ) -> tuple[dict[str, list[Doc]], list[Capacity]]:
@@ -1347,7 +1343,7 @@ def batch_get_item(
         bound = _bind(expressions)
         table = _table(sandbox, name)
         keys = [logic.validate_key(key, table.schema) for key in request.get("Keys", ())]
-        encoded = [_key_bytes(table, key) for key in keys]
+        encoded = [table.encode(key) for key in keys]
         if len(set(encoded)) != len(encoded):
             raise DynamoValidationError("Provided list of item keys contains duplicates")
         query = Q()
@@ -1390,7 +1386,7 @@ def batch_write_item(*, sandbox: Sandbox, request_items: Mapping[str, list[Doc]]
             for request in requests:
                 if ("PutRequest" in request) == ("DeleteRequest" in request):
                     raise DynamoValidationError(
-                        "Supplied AttributeValue has more than one datatypes set, must contain exactly one of the supported datatypes"  # noqa: E501
+                        "Supplied WriteRequest must contain exactly one of PutRequest or DeleteRequest"
                     )
                 if "PutRequest" in request:
                     item = logic.validate_item(request["PutRequest"].get("Item"), table.schema)
@@ -1400,7 +1396,7 @@ def batch_write_item(*, sandbox: Sandbox, request_items: Mapping[str, list[Doc]]
                 else:
                     key = logic.validate_key(request["DeleteRequest"].get("Key"), table.schema)
                     new_item = None
-                encoded = _key_bytes(table, key)
+                encoded = table.encode(key)
                 if encoded in seen:
                     raise DynamoValidationError("Provided list of item keys contains duplicates")
                 seen.add(encoded)
