@@ -144,6 +144,7 @@ def _enqueue(
     timeout_s: int,
     *,
     lease_held: bool,
+    client_context: str | None = None,
     countdown: float = 0,
     throttled_since: float | None = None,
 ) -> None:
@@ -152,19 +153,21 @@ def _enqueue(
 
     invoke.apply_async(
         args=[invocation.pk, base64.b64encode(payload).decode()],
-        kwargs={"lease_held": lease_held, "throttled_since": throttled_since},
+        kwargs={"lease_held": lease_held, "client_context": client_context, "throttled_since": throttled_since},
         countdown=countdown or None,
         soft_time_limit=timeout_s + 30,
         time_limit=timeout_s + 40,
     )
 
 
-def invoke_event(*, target: backend.Target, request_id: str, payload: bytes, trace_header: str | None) -> Invocation:
+def invoke_event(
+    *, target: backend.Target, request_id: str, payload: bytes, trace_header: str | None, client_context: str | None
+) -> Invocation:
     """Queue an asynchronous (``Event``) invoke: the caller gets 202 and nothing else."""
     invocation = invocation_create(
         target=target, request_id=request_id, invocation_type="Event", payload=payload, trace_header=trace_header
     )
-    _enqueue(invocation, payload, target.config.timeout_s, lease_held=False)
+    _enqueue(invocation, payload, target.config.timeout_s, lease_held=False, client_context=client_context)
     return invocation
 
 
@@ -176,7 +179,9 @@ class SyncResult:
     executed_version: str
 
 
-def _start_sync(target: backend.Target, request_id: str, payload: bytes, trace_header: str | None) -> None:
+def _start_sync(
+    target: backend.Target, request_id: str, payload: bytes, trace_header: str | None, client_context: str | None
+) -> None:
     close_old_connections()
     try:
         function = target.function
@@ -198,7 +203,7 @@ def _start_sync(target: backend.Target, request_id: str, payload: bytes, trace_h
                 payload=payload,
                 trace_header=trace_header,
             )
-            _enqueue(invocation, payload, target.config.timeout_s, lease_held=True)
+            _enqueue(invocation, payload, target.config.timeout_s, lease_held=True, client_context=client_context)
         except BaseException:
             coordination.release_lease(sandbox_id=function.sandbox_id, function_id=function.pk, lease_id=request_id)
             raise
@@ -207,10 +212,10 @@ def _start_sync(target: backend.Target, request_id: str, payload: bytes, trace_h
 
 
 async def invoke_request_response(
-    *, target: backend.Target, request_id: str, payload: bytes, trace_header: str | None
+    *, target: backend.Target, request_id: str, payload: bytes, trace_header: str | None, client_context: str | None
 ) -> SyncResult:
     """Run the function and wait for its result without holding a thread while it runs."""
-    await sync_to_async(_start_sync, thread_sensitive=False)(target, request_id, payload, trace_header)
+    await sync_to_async(_start_sync, thread_sensitive=False)(target, request_id, payload, trace_header, client_context)
     posted = await coordination.wait_for_result(
         request_id, target.config.timeout_s + _setting("LAB_LAMBDA_QUEUE_WAIT_S", 60)
     )
@@ -281,7 +286,9 @@ def _config_of(invocation: Invocation) -> FunctionConfig:
     return invocation.function.versions.get(number=int(invocation.version))
 
 
-def run_invocation(invocation_id: int, payload: bytes, *, lease_held: bool, throttled_since: float | None) -> None:
+def run_invocation(
+    invocation_id: int, payload: bytes, *, lease_held: bool, client_context: str | None, throttled_since: float | None
+) -> None:
     """The task's body: run one attempt, record it, answer the caller or schedule what comes next."""
     invocation = Invocation.objects.select_related("function__sandbox", "sandbox").filter(pk=invocation_id).first()
     if invocation is None:  # the function was deleted meanwhile
@@ -304,7 +311,7 @@ def run_invocation(invocation_id: int, payload: bytes, *, lease_held: bool, thro
             timeout_s=config.timeout_s,
         )
         if reason is not None:
-            _throttled(invocation, payload, reason, throttled_since or time.time())
+            _throttled(invocation, payload, client_context, reason, throttled_since or time.time())
             return
     worker_pool().reap(_setting("LAB_LAMBDA_IDLE_SECONDS", 300))
     try:
@@ -314,7 +321,12 @@ def run_invocation(invocation_id: int, payload: bytes, *, lease_held: bool, thro
         pool = worker_pool()
         environment = pool.acquire(spec)
         try:
-            result = environment.invoke(payload, request_id=invocation.request_id, trace_id=invocation.trace_header)
+            result = environment.invoke(
+                payload,
+                request_id=invocation.request_id,
+                trace_id=invocation.trace_header,
+                client_context=client_context,
+            )
         finally:
             pool.release(environment)
     except Exception as exc:
@@ -338,10 +350,10 @@ def run_invocation(invocation_id: int, payload: bytes, *, lease_held: bool, thro
             },
         )
     if not synchronous and result.function_error and invocation.attempt < MAX_ATTEMPTS:
-        _retry(invocation, payload)
+        _retry(invocation, payload, client_context)
 
 
-def _retry(invocation: Invocation, payload: bytes) -> None:
+def _retry(invocation: Invocation, payload: bytes, client_context: str | None) -> None:
     """Lambda retries a failed asynchronous invoke twice (after 1 and 2 minutes; here, seconds)."""
     delays = _setting("LAB_LAMBDA_RETRY_DELAYS_S", (1, 2))
     target = backend.Target(invocation.function, invocation.version, _config_of(invocation), invocation.version)
@@ -358,11 +370,12 @@ def _retry(invocation: Invocation, payload: bytes) -> None:
         payload,
         target.config.timeout_s,
         lease_held=False,
+        client_context=client_context,
         countdown=delays[min(invocation.attempt, len(delays)) - 1],
     )
 
 
-def _throttled(invocation: Invocation, payload: bytes, reason: str, since: float) -> None:
+def _throttled(invocation: Invocation, payload: bytes, client_context: str | None, reason: str, since: float) -> None:
     """An asynchronous invoke over the concurrency limit waits and tries again, backing off to 5 s, for a while."""
     waited = time.time() - since
     if waited > _setting("LAB_LAMBDA_THROTTLE_RETRY_S", 300):
@@ -375,6 +388,7 @@ def _throttled(invocation: Invocation, payload: bytes, reason: str, since: float
         payload,
         _config_of(invocation).timeout_s,
         lease_held=False,
+        client_context=client_context,
         countdown=min(5.0, 0.5 + waited / 4),
         throttled_since=since,
     )

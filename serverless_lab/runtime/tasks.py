@@ -11,12 +11,21 @@ from celery.signals import worker_process_shutdown
 
 @shared_task(name="serverless_lab.runtime.invoke", ignore_result=True)
 def invoke(
-    invocation_id: int, payload_b64: str, *, lease_held: bool = False, throttled_since: float | None = None
+    invocation_id: int,
+    payload_b64: str,
+    *,
+    lease_held: bool = False,
+    client_context: str | None = None,
+    throttled_since: float | None = None,
 ) -> None:
     from . import services
 
     services.run_invocation(
-        invocation_id, base64.b64decode(payload_b64), lease_held=lease_held, throttled_since=throttled_since
+        invocation_id,
+        base64.b64decode(payload_b64),
+        lease_held=lease_held,
+        client_context=client_context,
+        throttled_since=throttled_since,
     )
 
 

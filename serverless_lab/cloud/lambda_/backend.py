@@ -19,6 +19,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from serverless_lab.cloud.core.errors import AwsError
+from serverless_lab.runtime.environment import RuntimeUnavailable, resolve_runtime
 from serverless_lab.sandboxes.models import Sandbox
 
 from . import code, exceptions, logic
@@ -133,6 +134,11 @@ def _check_config(
                 f"Value {runtime} at 'runtime' failed to satisfy constraint: Member must satisfy enum value set: "
                 f"[{', '.join(SUPPORTED_RUNTIMES)}] or be a valid ARN",
             )
+        if runtime is not None:
+            try:
+                resolve_runtime(runtime)
+            except RuntimeUnavailable as exc:
+                raise logic.RuleViolation(f"The runtime {runtime} is not available on this lab's host: {exc}") from None
         if role is not None:
             logic.check_role(role)
         if memory_mb is not None:

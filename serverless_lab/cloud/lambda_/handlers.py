@@ -92,6 +92,19 @@ def _in_thread(fn: Callable[..., Any], **kwargs: Any) -> Any:
     return sync_to_async(call, thread_sensitive=False)()
 
 
+def _client_context(value: str | None) -> str | None:
+    """X-Amz-Client-Context is base64 JSON; the runtime hands the function the JSON text."""
+    if not value:
+        return None
+    try:
+        text = base64.b64decode(value, validate=True).decode()
+        if not isinstance(json.loads(text), dict):
+            raise ValueError
+    except ValueError:
+        raise exceptions.InvalidRequestContent("Client context must be a valid Base64-encoded JSON object.") from None
+    return text
+
+
 def _check_json(payload: bytes) -> None:
     try:
         json.loads(payload)
@@ -203,6 +216,7 @@ class LambdaHandler:
             function_name=params["FunctionName"],
             qualifier=params.get("Qualifier"),
         )
+        client_context = _client_context(params.get("ClientContext"))
         if kind == "DryRun":
             return {"StatusCode": 204}
         if kind == "Event":
@@ -212,10 +226,15 @@ class LambdaHandler:
                 request_id=ctx.request_id,
                 payload=payload,
                 trace_header=ctx.trace_header,
+                client_context=client_context,
             )
             return {"StatusCode": 202}
         outcome = await services.invoke_request_response(
-            target=target, request_id=ctx.request_id, payload=payload, trace_header=ctx.trace_header
+            target=target,
+            request_id=ctx.request_id,
+            payload=payload,
+            trace_header=ctx.trace_header,
+            client_context=client_context,
         )
         result: dict[str, Any] = {
             "StatusCode": 200,

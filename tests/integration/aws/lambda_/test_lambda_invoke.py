@@ -26,7 +26,8 @@ print("module loaded")
 def handler(event, context):
     print("got", event)
     return {"event": event, "greeting": os.environ.get("GREETING"), "request_id": context.aws_request_id,
-            "remaining_ms": context.get_remaining_time_in_millis()}
+            "remaining_ms": context.get_remaining_time_in_millis(),
+            "custom": context.client_context.custom if context.client_context else None}
 """
 
 
@@ -53,12 +54,14 @@ def wait_for_logs(logs: Any, group: str, pattern: str, count: int, timeout: floa
 
 def test_request_response_with_env_vars_and_log_tail(lambda_client, create_python):
     create_python("echo", ECHO, Environment={"Variables": {"GREETING": "hello"}})
-    response, body = invoke(lambda_client, "echo", {"n": 1}, LogType="Tail")
+    client_context = base64.b64encode(json.dumps({"custom": {"lesson": "2"}}).encode()).decode()
+    response, body = invoke(lambda_client, "echo", {"n": 1}, LogType="Tail", ClientContext=client_context)
     assert response["StatusCode"] == 200 and "FunctionError" not in response
     assert response["ExecutedVersion"] == "$LATEST"
     assert body["event"] == {"n": 1} and body["greeting"] == "hello"
     assert body["request_id"] == response["ResponseMetadata"]["RequestId"]
     assert 0 < body["remaining_ms"] <= 3000
+    assert body["custom"] == {"lesson": "2"}
     log = base64.b64decode(response["LogResult"]).decode()
     assert "module loaded" in log and "got {'n': 1}" in log
     assert f"START RequestId: {body['request_id']} Version: $LATEST" in log
@@ -226,6 +229,9 @@ def test_qualifiers_dry_run_and_limits(lambda_client, create_python):
     assert excinfo.value.response["Error"]["Code"] == "RequestTooLargeException"
     with pytest.raises(ClientError) as excinfo:
         lambda_client.invoke(FunctionName="staged", Payload=b"{not json")
+    assert excinfo.value.response["Error"]["Code"] == "InvalidRequestContentException"
+    with pytest.raises(ClientError) as excinfo:
+        lambda_client.invoke(FunctionName="staged", Payload=b"{}", ClientContext="not base64!")
     assert excinfo.value.response["Error"]["Code"] == "InvalidRequestContentException"
 
 
