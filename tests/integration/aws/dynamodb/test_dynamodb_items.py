@@ -207,46 +207,46 @@ def test_consumed_capacity(ddb, make_table):
     assert "ConsumedCapacity" not in ddb.get_item(TableName="metered", Key=KEY)
 
 
-@pytest.mark.parametrize(
-    ("kwargs", "message"),
-    [
-        (
-            {"Item": {"pk": {"N": "1"}}},
-            "One or more parameter values were invalid: Type mismatch for key pk expected: S actual: N",
-        ),
-        ({"Item": {"other": {"S": "x"}}}, "One or more parameter values were invalid: Missing the key pk in the item"),
-        (
-            {"Item": {"pk": {"S": ""}}},
-            "One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty string value. Key: pk",  # noqa: E501
-        ),
-        (
-            {"Item": {**KEY, "s": {"SS": []}}},
-            "One or more parameter values were invalid: An string set  may not be empty",
-        ),
-        ({"Item": {**KEY, "n": {"N": "abc"}}}, "The parameter cannot be converted to a numeric value: abc"),
-        ({"Item": {**KEY, "big": {"S": "x" * (400 * 1024)}}}, "Item size has exceeded the maximum allowed size"),
-        ({"Item": KEY, "ConditionExpression": "a = "}, None),
-        ({"Item": KEY, "ConditionExpression": "size = :v", "ExpressionAttributeValues": {":v": {"N": "1"}}}, None),
-        ({"Item": KEY, "ConditionExpression": "a = :missing"}, None),
-        (
-            {
-                "Item": KEY,
-                "ExpressionAttributeValues": {":unused": {"S": "x"}},
-                "ConditionExpression": "attribute_exists(a)",
-            },
-            "Value provided in ExpressionAttributeValues unused in expressions: keys: {:unused}",
-        ),
-    ],
-)
-def test_bad_input_is_a_validation_exception(ddb, make_table, kwargs, message):
+BAD_PUTS = [
+    (
+        {"Item": {"pk": {"N": "1"}}},
+        "One or more parameter values were invalid: Type mismatch for key pk expected: S actual: N",
+    ),
+    ({"Item": {"other": {"S": "x"}}}, "One or more parameter values were invalid: Missing the key pk in the item"),
+    (
+        {"Item": {"pk": {"S": ""}}},
+        "One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty string value. Key: pk",  # noqa: E501
+    ),
+    (
+        {"Item": {**KEY, "s": {"SS": []}}},
+        "One or more parameter values were invalid: An string set  may not be empty",
+    ),
+    ({"Item": {**KEY, "n": {"N": "abc"}}}, "The parameter cannot be converted to a numeric value: abc"),
+    ({"Item": {**KEY, "big": {"S": "x" * (400 * 1024)}}}, "Item size has exceeded the maximum allowed size"),
+    ({"Item": KEY, "ConditionExpression": "a = "}, None),
+    ({"Item": KEY, "ConditionExpression": "size = :v", "ExpressionAttributeValues": {":v": {"N": "1"}}}, None),
+    ({"Item": KEY, "ConditionExpression": "a = :missing"}, None),
+    (
+        {
+            "Item": KEY,
+            "ExpressionAttributeValues": {":unused": {"S": "x"}},
+            "ConditionExpression": "attribute_exists(a)",
+        },
+        "Value provided in ExpressionAttributeValues unused in expressions: keys: {:unused}",
+    ),
+]
+
+
+def test_bad_input_is_a_validation_exception(ddb, make_table):
     make_table("strict")
-    with pytest.raises(ClientError) as excinfo:
-        ddb.put_item(TableName="strict", **kwargs)
-    code, text = error_of(excinfo)
-    assert code == "ValidationException", text
-    assert excinfo.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
-    if message is not None:
-        assert text == message
+    for kwargs, message in BAD_PUTS:
+        with pytest.raises(ClientError) as excinfo:
+            ddb.put_item(TableName="strict", **kwargs)
+        code, text = error_of(excinfo)
+        assert code == "ValidationException", text
+        assert excinfo.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+        if message is not None:
+            assert text == message
 
 
 def test_key_errors_and_missing_table(ddb, make_table):
@@ -277,32 +277,32 @@ def raw_call(live_lab, ddb, operation: str, body: bytes) -> requests.Response:
     return requests.post(request.url, data=request.body, headers=dict(request.headers), timeout=10)
 
 
-@pytest.mark.parametrize(
-    ("operation", "body", "error"),
-    [
-        ("PutItem", b"{not json", "SerializationException"),
-        ("PutItem", b'{"TableName": "raw", "Item": {"pk": {"S": 5}}}', "SerializationException"),
-        ("PutItem", b'{"TableName": "raw"}', "ValidationException"),
-        ("GetItem", b'{"TableName": "raw", "Key": {"pk": {"Z": "x"}}}', "ValidationException"),
-        (
-            "CreateTable",
-            b'{"TableName": "other", "KeySchema": [{"AttributeName": "pk"}], "AttributeDefinitions": []}',
-            "ValidationException",
-        ),
-        ("TransactWriteItems", b'{"TransactItems": [{"Put": {"Item": {"pk": {"S": "a"}}}}]}', "ValidationException"),
-        (
-            "Query",
-            b'{"TableName": "raw", "KeyConditionExpression": "pk = :p", "ExclusiveStartKey": {"x": {"S": "y"}}, '
-            b'"ExpressionAttributeValues": {":p": {"S": "a"}}}',
-            "ValidationException",
-        ),
-    ],
-)
-def test_malformed_requests_are_aws_errors_not_500s(live_lab, ddb, make_table, operation, body, error):
+MALFORMED = [
+    ("PutItem", b"{not json", "SerializationException"),
+    ("PutItem", b'{"TableName": "raw", "Item": {"pk": {"S": 5}}}', "SerializationException"),
+    ("PutItem", b'{"TableName": "raw"}', "ValidationException"),
+    ("GetItem", b'{"TableName": "raw", "Key": {"pk": {"Z": "x"}}}', "ValidationException"),
+    (
+        "CreateTable",
+        b'{"TableName": "other", "KeySchema": [{"AttributeName": "pk"}], "AttributeDefinitions": []}',
+        "ValidationException",
+    ),
+    ("TransactWriteItems", b'{"TransactItems": [{"Put": {"Item": {"pk": {"S": "a"}}}}]}', "ValidationException"),
+    (
+        "Query",
+        b'{"TableName": "raw", "KeyConditionExpression": "pk = :p", "ExclusiveStartKey": {"x": {"S": "y"}}, '
+        b'"ExpressionAttributeValues": {":p": {"S": "a"}}}',
+        "ValidationException",
+    ),
+]
+
+
+def test_malformed_requests_are_aws_errors_not_500s(live_lab, ddb, make_table):
     make_table("raw")
-    response = raw_call(live_lab, ddb, operation, body)
-    assert response.status_code == 400, response.text
-    assert response.json()["__type"] == f"com.amazonaws.dynamodb.v20120810#{error}"
+    for operation, body, error in MALFORMED:
+        response = raw_call(live_lab, ddb, operation, body)
+        assert response.status_code == 400, response.text
+        assert response.json()["__type"] == f"com.amazonaws.dynamodb.v20120810#{error}"
 
 
 def test_resource_table_api(ddb_resource, make_table):

@@ -177,31 +177,31 @@ def test_query_indexes(ddb, events):
     assert error_of(excinfo)[0] == "ValidationException"
 
 
-@pytest.mark.parametrize(
-    ("expression", "values", "message"),
-    [
-        ("ts = :v", {":v": {"N": "1"}}, "Query condition missed key schema element: pk"),
-        (
-            "pk = :p OR ts = :v",
-            {":p": {"S": "a"}, ":v": {"N": "1"}},
-            "Invalid operator used in KeyConditionExpression: OR",
-        ),
-        ("pk = :p AND note = :v", {":p": {"S": "a"}, ":v": {"S": "x"}}, "Query key condition not supported"),
-        (
-            "pk = :p",
-            {":p": {"N": "1"}},
-            "One or more parameter values were invalid: Condition parameter type does not match schema type",
-        ),
-        ("pk = :p AND", {":p": {"S": "a"}}, None),
-    ],
-)
-def test_bad_key_conditions(ddb, events, expression, values, message):
-    with pytest.raises(ClientError) as excinfo:
-        ddb.query(TableName=events, KeyConditionExpression=expression, ExpressionAttributeValues=values)
-    code, text = error_of(excinfo)
-    assert code == "ValidationException", text
-    if message:
-        assert text == message
+BAD_KEY_CONDITIONS = [
+    ("ts = :v", {":v": {"N": "1"}}, "Query condition missed key schema element: pk"),
+    (
+        "pk = :p OR ts = :v",
+        {":p": {"S": "a"}, ":v": {"N": "1"}},
+        "Invalid operator used in KeyConditionExpression: OR",
+    ),
+    ("pk = :p AND note = :v", {":p": {"S": "a"}, ":v": {"S": "x"}}, "Query key condition not supported"),
+    (
+        "pk = :p",
+        {":p": {"N": "1"}},
+        "One or more parameter values were invalid: Condition parameter type does not match schema type",
+    ),
+    ("pk = :p AND", {":p": {"S": "a"}}, None),
+]
+
+
+def test_bad_key_conditions(ddb, events):
+    for expression, values, message in BAD_KEY_CONDITIONS:
+        with pytest.raises(ClientError) as excinfo:
+            ddb.query(TableName=events, KeyConditionExpression=expression, ExpressionAttributeValues=values)
+        code, text = error_of(excinfo)
+        assert code == "ValidationException", text
+        if message:
+            assert text == message
 
 
 def test_scan_filters_pages_and_segments(ddb, events):
