@@ -11,9 +11,8 @@ os.environ["LAB_REDIS_PREFIX"] = f"test-{os.getpid()}"
 os.environ.setdefault("LAB_FAST_PASSWORD_HASHER", "true")
 # Playwright's sync API keeps an event loop in the test thread; the ORM calls there are still sync.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-# Object bytes written by tests (and by the live servers they start) go to a throwaway folder, never
-# into a developer's var/media.
-if "MEDIA_ROOT" not in os.environ:
-    import tempfile
+# Object bytes written by tests (and by the live servers they start) go to a throwaway folder of this
+# process's own (xdist workers included), never into a developer's var/media.
+import tempfile  # noqa: E402
 
-    os.environ["MEDIA_ROOT"] = tempfile.mkdtemp(prefix="lab-test-media-")
+os.environ["MEDIA_ROOT"] = tempfile.mkdtemp(prefix=f"lab-test-media-{os.getpid()}-")

@@ -66,3 +66,16 @@ def test_the_rate_quota_throttles_with_an_aws_error(live_lab, cast):
             codes.append(error.response["Error"]["Code"])
     assert "Throttling" in codes
     assert codes.count("ok") >= 1
+
+
+def test_a_stored_html_object_cannot_run_as_a_page_of_the_site(live_lab, cast):
+    """An HTML object opened through a presigned link must not script the lab's own origin."""
+    s3 = live_lab.client("s3", cast.sandbox)
+    s3.create_bucket(Bucket="xss-box")
+    s3.put_object(Bucket="xss-box", Key="steal.html", Body=b"<script>fetch('/sandboxes/')</script>", ContentType="text/html")
+    url = s3.generate_presigned_url("get_object", Params={"Bucket": "xss-box", "Key": "steal.html"}, ExpiresIn=60)
+    response = requests.get(url, timeout=10)
+    assert response.status_code == 200
+    policy = response.headers["Content-Security-Policy"]
+    assert policy.startswith("sandbox") and "script-src" not in policy and "default-src 'none'" in policy
+    assert response.headers["X-Content-Type-Options"] == "nosniff"

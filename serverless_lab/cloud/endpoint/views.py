@@ -179,11 +179,22 @@ def _render_error(
     return _http_response(response.status, response.headers, b"" if method == "HEAD" else response.body)
 
 
+# The endpoint shares its origin with the site, so whatever a student stores (an HTML or SVG object
+# opened through a presigned link) must never run as a page of the site: a sandboxed, script-less
+# document with an opaque origin cannot read the site's cookies or pages.
+_CONTAINMENT_HEADERS = {
+    "Content-Security-Policy": "sandbox; default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
 def _http_response(status: int, headers: dict[str, str], body: bytes) -> HttpResponse:
     response = HttpResponse(body, status=status, content_type=headers.get("Content-Type") or headers.get("content-type"))
     for key, value in headers.items():
         if key.lower() != "content-type":
             response[key] = value
+    for key, value in _CONTAINMENT_HEADERS.items():
+        response[key] = value
     return response
 
 
