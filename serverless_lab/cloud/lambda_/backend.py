@@ -240,10 +240,19 @@ def create_function(
     return function
 
 
-def list_functions(*, sandbox: Sandbox, marker: str | None, max_items: int | None) -> tuple[list[Function], str | None]:
+def list_functions(
+    *, sandbox: Sandbox, all_versions: bool, marker: str | None, max_items: int | None
+) -> tuple[list[FunctionConfig], str | None]:
+    """$LATEST of each function, or (``FunctionVersion=ALL``) each followed by its published versions."""
     functions = list(Function.objects.filter(sandbox=sandbox).select_related("sandbox").order_by("name"))
+    configs: list[FunctionConfig] = list(functions)
+    if all_versions:
+        versions: dict[int, list[Version]] = {}
+        for version in Version.objects.filter(sandbox=sandbox).select_related("function__sandbox").order_by("number"):
+            versions.setdefault(version.function_id, []).append(version)
+        configs = [config for function in functions for config in (function, *versions.get(function.pk, []))]
     with _rules():
-        return logic.paginate(functions, marker, max_items)
+        return logic.paginate(configs, marker, max_items)
 
 
 def update_function_code(

@@ -167,10 +167,13 @@ class LambdaHandler:
         return configuration(target.config)
 
     def list_functions(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-        functions, next_marker = backend.list_functions(
-            sandbox=ctx.sandbox, marker=params.get("Marker"), max_items=params.get("MaxItems")
+        configs, next_marker = backend.list_functions(
+            sandbox=ctx.sandbox,
+            all_versions=params.get("FunctionVersion") == "ALL",
+            marker=params.get("Marker"),
+            max_items=params.get("MaxItems"),
         )
-        result: dict[str, Any] = {"Functions": [configuration(function) for function in functions]}
+        result: dict[str, Any] = {"Functions": [configuration(config) for config in configs]}
         if next_marker:
             result["NextMarker"] = next_marker
         return result

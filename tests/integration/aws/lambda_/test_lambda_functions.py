@@ -122,6 +122,12 @@ def test_versions_and_aliases(lambda_client, create_python):
     assert lambda_client.publish_version(FunctionName="versioned")["Version"] == "1"  # nothing changed
     lambda_client.update_function_configuration(FunctionName="versioned", Timeout=9)
     assert lambda_client.publish_version(FunctionName="versioned")["Version"] == "2"
+    listed = lambda_client.list_functions(FunctionVersion="ALL")["Functions"]
+    assert [(f["FunctionName"], f["Version"]) for f in listed] == [
+        ("versioned", "$LATEST"),
+        ("versioned", "1"),
+        ("versioned", "2"),
+    ]
     versions = lambda_client.list_versions_by_function(FunctionName="versioned")["Versions"]
     assert [(v["Version"], v["Timeout"]) for v in versions] == [("$LATEST", 9), ("1", 3), ("2", 9)]
     assert lambda_client.get_function_configuration(FunctionName="versioned", Qualifier="1")["Timeout"] == 3
