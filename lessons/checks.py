@@ -43,6 +43,12 @@ def fail(message: str) -> NoReturn:
     raise CheckFailed(message)
 
 
+def account_id(session: Any) -> str:
+    """The sandbox's 12-digit account id. Bucket names are global across all accounts (as on AWS),
+    so exercises name buckets ``<name>-<account id>`` to keep one student's from blocking another's."""
+    return str(session.client("sts").get_caller_identity()["Account"])
+
+
 def check(label: str) -> Callable[[CheckFn], CheckFn]:
     """Mark a function as a check; ``label`` is what the student reads next to its result."""
 

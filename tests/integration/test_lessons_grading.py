@@ -37,6 +37,17 @@ def wait_for(attempt: Attempt, timeout: float = 60) -> Attempt:
     raise TimeoutError(f"attempt {attempt.pk} still {attempt.status} after {timeout}s")
 
 
+def solve(live_lab, sandbox, slug: str) -> None:
+    """Build the reference solution in ``sandbox`` over real HTTP."""
+    session = LabSession(
+        endpoint_url=live_lab.endpoint_url,
+        access_key_id=sandbox.access_key_id,
+        secret_access_key=sandbox.secret_access_key,
+        region=sandbox.region,
+    )
+    load_module(exercise_module_path(Exercise.objects.get(slug=slug)), name=slug).solution(session)
+
+
 def test_every_shipped_exercise_is_listed_here():
     assert lessons_load().ok
     assert sorted(Exercise.objects.values_list("slug", flat=True)) == sorted(EXERCISES)
@@ -49,19 +60,17 @@ def test_starter_fails_and_reference_solution_passes(live_lab, django_user_model
     student = django_user_model.objects.create_user(f"student-{slug}", password="x-long-password")
     sandbox = sandbox_create(owner=student, name="lab")
 
+    # A classmate solved it first: bucket names are global, so this must not get in the way.
+    classmate = django_user_model.objects.create_user(f"classmate-{slug}", password="x-long-password")
+    solve(live_lab, sandbox_create(owner=classmate, name="lab"), slug)
+
     starter = wait_for(exercise_submit(user=student, exercise=exercise))
     assert starter.status == Attempt.Status.DONE, starter.error
     assert starter.score == 0
     assert [r["status"] for r in starter.results] == ["failed"] * len(exercise.checks)
     assert all(r["message"] for r in starter.results)
 
-    session = LabSession(
-        endpoint_url=live_lab.endpoint_url,
-        access_key_id=sandbox.access_key_id,
-        secret_access_key=sandbox.secret_access_key,
-        region=sandbox.region,
-    )
-    load_module(exercise_module_path(exercise), name=slug).solution(session)
+    solve(live_lab, sandbox, slug)
 
     solved = wait_for(exercise_submit(user=student, exercise=exercise))
     assert solved.status == Attempt.Status.DONE, solved.error

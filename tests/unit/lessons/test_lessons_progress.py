@@ -129,9 +129,9 @@ def test_hints_are_revealed_one_at_a_time(client, loaded, cast):
     client.force_login(cast.alice)
     url = reverse("lessons:exercise_hints", args=["wis-first-bucket"])
     html = client.get(url + "?shown=1").content.decode()
-    assert "Hint 1." in html and "Hint 2." not in html and "Show another hint (1/3)" in html
-    html = client.get(url + "?shown=3").content.decode()
-    assert "Hint 3." in html and "Show another hint" not in html
+    assert "Hint 1." in html and "Hint 2." not in html and "Show another hint (1/4)" in html
+    html = client.get(url + "?shown=9").content.decode()
+    assert "Hint 4." in html and "Show another hint" not in html
 
 
 def test_the_lesson_page_embeds_quiz_exercise_and_records_the_read(client, loaded, cast):
