@@ -121,7 +121,24 @@ class ExerciseView:
     exercise: Exercise
     latest: Attempt | None
     best: int | None
-    has_sandbox: bool
+    sandbox: Sandbox | None
+
+    @property
+    def starter(self) -> str:
+        """The starter code, with the student's own endpoint, keys and account id filled in."""
+        if self.sandbox is None:
+            return self.exercise.starter
+        values = {
+            "PASTE_ACCESS_KEY_ID": self.sandbox.access_key_id,
+            "PASTE_SECRET_ACCESS_KEY": self.sandbox.secret_access_key,
+            "PASTE_ENDPOINT_URL": self.sandbox.endpoint_url,
+            "PASTE_ACCOUNT_ID": self.sandbox.account_id,
+            '"us-east-1"': f'"{self.sandbox.region}"',
+        }
+        code = self.exercise.starter
+        for placeholder, value in values.items():
+            code = code.replace(placeholder, value)
+        return code
 
 
 @dataclass(frozen=True)
@@ -157,13 +174,13 @@ def quiz_view(*, lesson: Lesson, quiz: dict[str, Any], user: AbstractBaseUser | 
 
 def exercise_view(*, exercise: Exercise, user: AbstractBaseUser | AnonymousUser) -> ExerciseView:
     if not user.is_authenticated:
-        return ExerciseView(exercise=exercise, latest=None, best=None, has_sandbox=False)
+        return ExerciseView(exercise=exercise, latest=None, best=None, sandbox=None)
     latest = Attempt.objects.filter(user=user, exercise_slug=exercise.slug, reference=False).first()
     return ExerciseView(
         exercise=exercise,
         latest=latest,
         best=best_scores(user=user, exercise_slugs=[exercise.slug]).get(exercise.slug),
-        has_sandbox=student_sandbox(user=user) is not None,
+        sandbox=student_sandbox(user=user),
     )
 
 

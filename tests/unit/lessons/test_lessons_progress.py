@@ -178,3 +178,15 @@ def test_exercise_instructions_are_sanitised(tmp_path):
     exercises, errors = read_exercises(folder, shown=lambda p: p.name)
     html = exercises[0].instructions_html
     assert errors == [] and "<script" not in html and "onerror" not in html and "javascript:" not in html
+
+
+def test_the_starter_code_carries_the_students_own_endpoint_and_keys(client, loaded, cast):
+    url = reverse("lessons:detail", args=["what-is-serverless"])
+    assert "PASTE_ACCESS_KEY_ID" in client.get(url).content.decode()
+    client.force_login(cast.alice)
+    html = client.get(url).content.decode()
+    assert cast.sandbox.access_key_id in html and cast.sandbox.secret_access_key in html
+    assert f"account id <code>{cast.sandbox.account_id}</code>" in html
+    client.force_login(cast.bob)  # no sandbox: placeholders, and a pointer to create one
+    html = client.get(url).content.decode()
+    assert cast.sandbox.secret_access_key not in html and "Create a sandbox" in html
