@@ -13,7 +13,7 @@ import secrets
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -563,8 +563,10 @@ def publish(
         return message_id
     if not topic_arn:
         raise InvalidParameter("TopicArn or TargetArn Reason: no value for required parameter")
-    with transaction.atomic():
-        topic = _locked_topic(sandbox, topic_arn)
+    topic = find_topic(sandbox=sandbox, arn=topic_arn)
+    with transaction.atomic() if topic.fifo else nullcontext():  # a standard topic writes nothing
+        if topic.fifo:
+            topic = _locked_topic(sandbox, topic_arn)
         publication = _prepare(topic, message, now_ms())
         _schedule(publication)
         announce(sandbox.pk, f"SNS message {publication.message_id[:8]} published to {topic.name}")

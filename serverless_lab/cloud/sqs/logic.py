@@ -12,6 +12,7 @@ import hashlib
 import json
 import re
 import struct
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -392,6 +393,6 @@ def parse_receipt_handle(handle: str) -> tuple[int, str, str] | None:
     """(queue id, message id, nonce) of a handle we issued, or None."""
     try:
         queue_id, message_id, nonce = base64.urlsafe_b64decode(handle.encode()).decode().split(":")
-        return int(queue_id), message_id, nonce
+        return int(queue_id), str(uuid.UUID(message_id)), nonce
     except (ValueError, UnicodeError):
         return None

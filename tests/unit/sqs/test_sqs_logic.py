@@ -116,9 +116,11 @@ def test_batch_ids():
 
 
 def test_receipt_handles_and_urls():
-    handle = logic.make_receipt_handle(7, "6f1c", "abc")
-    assert logic.parse_receipt_handle(handle) == (7, "6f1c", "abc")
+    message_id = "6f1c6e1e-8a3b-4d6f-9a55-0f5c6b2f9a10"
+    handle = logic.make_receipt_handle(7, message_id, "abc")
+    assert logic.parse_receipt_handle(handle) == (7, message_id, "abc")
     assert logic.parse_receipt_handle("garbage!") is None
+    assert logic.parse_receipt_handle(logic.make_receipt_handle(7, "not-a-uuid", "abc")) is None
     assert logic.parse_queue_url("http://h:8000/aws/123456789012/q.fifo") == ("123456789012", "q.fifo")
     assert logic.parse_queue_url("http://h/q") is None
     assert logic.parse_queue_arn("arn:aws:sqs:eu-west-1:123456789012:q") == ("eu-west-1", "123456789012", "q")

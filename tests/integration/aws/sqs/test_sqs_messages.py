@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import threading
@@ -138,9 +139,13 @@ def test_visibility_and_receipt_handles(sqs):
     with pytest.raises(ClientError) as excinfo:
         sqs.delete_message(QueueUrl=url, ReceiptHandle=first["ReceiptHandle"])  # superseded by the re-receive
     assert error_of(excinfo)[0] == "ReceiptHandleIsInvalid"
-    with pytest.raises(ClientError) as excinfo:
-        sqs.delete_message(QueueUrl=url, ReceiptHandle="not-a-handle")
-    assert error_of(excinfo)[0] == "ReceiptHandleIsInvalid"
+    for forged in ("not-a-handle", base64.urlsafe_b64encode(b"1:not-a-uuid:x").decode()):
+        with pytest.raises(ClientError) as excinfo:
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=forged)
+        assert error_of(excinfo)[0] == "ReceiptHandleIsInvalid"
+        with pytest.raises(ClientError) as excinfo:
+            sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=forged, VisibilityTimeout=5)
+        assert error_of(excinfo)[0] == "ReceiptHandleIsInvalid"
     sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=second["ReceiptHandle"], VisibilityTimeout=0)
     third = sqs.receive_message(QueueUrl=url)["Messages"][0]
     assert third["MessageId"] == first["MessageId"]
