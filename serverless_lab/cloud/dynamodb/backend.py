@@ -152,14 +152,17 @@ def view(table: Table) -> TableView:
     return TableView(table, _schema(table.key_schema, types), indexes)
 
 
-def _table_name(name: str) -> str:
-    """TableName may also be the table's ARN."""
-    return name.rpartition(":table/")[2] if name.startswith("arn:") else name
+def _table_name(sandbox: Sandbox, name: str) -> str:
+    """TableName may also be the table's ARN (another account's ARN names no table of ours: "")."""
+    if not name.startswith("arn:"):
+        return name
+    prefix = f"arn:aws:dynamodb:{sandbox.region}:{sandbox.account_id}:table/"
+    return name[len(prefix) :] if name.startswith(prefix) else ""
 
 
 def _table(sandbox: Sandbox, name: str) -> TableView:
     try:
-        return view(Table.objects.get(sandbox=sandbox, name=_table_name(name)))
+        return view(Table.objects.get(sandbox=sandbox, name=_table_name(sandbox, name)))
     except Table.DoesNotExist:
         raise ResourceNotFoundException() from None
 
@@ -617,7 +620,7 @@ def _state(table: Table) -> TableState:
 
 
 def describe_table(*, sandbox: Sandbox, name: str) -> TableState:
-    table = Table.objects.filter(sandbox=sandbox, name=_table_name(name)).select_related("sandbox").first()
+    table = Table.objects.filter(sandbox=sandbox, name=_table_name(sandbox, name)).select_related("sandbox").first()
     if table is None:
         raise ResourceNotFoundException(f"Requested resource not found: Table: {name} not found")
     _sweep_expired_soon(table)
@@ -644,7 +647,7 @@ def list_tables(
 
 @_writing()
 def delete_table(*, sandbox: Sandbox, name: str) -> TableState:
-    table = Table.objects.select_for_update().filter(sandbox=sandbox, name=_table_name(name)).first()
+    table = Table.objects.select_for_update().filter(sandbox=sandbox, name=_table_name(sandbox, name)).first()
     if table is None:
         raise ResourceNotFoundException(f"Requested resource not found: Table: {name} not found")
     if table.deletion_protection:
@@ -674,7 +677,7 @@ def update_table(
 ) -> TableState:
     table = (
         Table.objects.select_for_update()
-        .filter(sandbox=sandbox, name=_table_name(name))
+        .filter(sandbox=sandbox, name=_table_name(sandbox, name))
         .select_related("sandbox")
         .first()
     )
@@ -1441,7 +1444,7 @@ def _prepare_transact_item(sandbox: Sandbox, entry: Doc, tables: dict[str, Table
         raise DynamoValidationError("TransactItems can only contain one of Check, Put, Update or Delete")
     kind = kinds[0]
     spec = entry[kind]
-    name = _table_name(spec["TableName"])
+    name = _table_name(sandbox, spec["TableName"])
     if name not in tables:
         tables[name] = _table(sandbox, name)
     table = tables[name]
@@ -1717,7 +1720,7 @@ def list_streams(
     """Tables with a stream (enabled or not), in name order, and the last one when more follow."""
     tables = Table.objects.filter(sandbox=sandbox).exclude(stream_label="").select_related("sandbox")
     if table_name is not None:
-        tables = tables.filter(name=_table_name(table_name))
+        tables = tables.filter(name=_table_name(sandbox, table_name))
     if exclusive_start:
         tables = tables.filter(name__gt=exclusive_start.partition(":table/")[2].partition("/stream/")[0])
     found = list(tables.order_by("name")[: limit + 1])

@@ -208,6 +208,11 @@ def test_tags(ddb, make_table, cast):
     with pytest.raises(ClientError) as excinfo:
         ddb.list_tags_of_resource(ResourceArn=arn.replace("tagged", "other"))
     assert error_of(excinfo)[0] == "ResourceNotFoundException"
+    # TableName may be the table's ARN, but not another account's.
+    assert ddb.describe_table(TableName=arn)["Table"]["TableName"] == "tagged"
+    with pytest.raises(ClientError) as excinfo:
+        ddb.describe_table(TableName=arn.replace(cast.sandbox.account_id, "000000000000"))
+    assert error_of(excinfo)[0] == "ResourceNotFoundException"
 
 
 def test_time_to_live_hides_expired_items(ddb, make_table):
