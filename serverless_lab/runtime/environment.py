@@ -99,13 +99,14 @@ class FunctionSpec:
     log_group: str | None = None  # default /aws/lambda/<function_name>
     log_stream: str | None = None  # default: one new stream per environment, as on AWS
     code_sha256: str = ""
+    endpoint_path: str = ""  # the endpoint's URL path, e.g. "/aws/" (where the lab serves AWS)
 
     def pool_key(self) -> tuple[object, ...]:
         """Environments are shared only by invocations of the very same configuration and code."""
         return (
             self.function_arn, self.version, self.code_sha256, str(self.code_dir), self.runtime, self.handler,
             self.memory_mb, self.timeout_s, tuple(sorted(self.environment.items())), self.region,
-            self.credentials, self.endpoint, self.log_group, self.log_stream,
+            self.credentials, self.endpoint, self.endpoint_path, self.log_group, self.log_stream,
         )  # fmt: skip
 
 
@@ -322,7 +323,7 @@ def function_environment(
         if spec.credentials.session_token:
             env["AWS_SESSION_TOKEN"] = spec.credentials.session_token
     if endpoint_port is not None:
-        env["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{endpoint_port}"
+        env["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{endpoint_port}{spec.endpoint_path}"
     return env
 
 

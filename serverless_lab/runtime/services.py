@@ -275,6 +275,7 @@ def build_spec(function: Function, config: FunctionConfig, version: str) -> Func
         region=sandbox.region,
         credentials=Credentials(sandbox.access_key_id, sandbox.secret_access_key),
         endpoint=_endpoint(),
+        endpoint_path="/" + settings.AWS_ENDPOINT_PREFIX,
         version=version,
         code_sha256=config.code_sha256,
     )

@@ -75,10 +75,6 @@ def test_the_function_sees_the_trace_with_the_invoke_hop_as_parent(live_lab, cas
     assert seen is not None and (seen.root, seen.parent) == (ROOT, invoke.hop_id)
 
 
-@pytest.mark.xfail(
-    reason="boto3 inside a function cannot reach the endpoint yet (test_lambda_invoke: AWS_ENDPOINT_URL lacks /aws/)",
-    strict=False,
-)
 def test_boto3_inside_the_function_joins_the_callers_trace(live_lab, cast):
     live_lab.client("s3", cast.sandbox).create_bucket(Bucket="chain")
     lam = live_lab.client("lambda", cast.sandbox)

@@ -197,11 +197,6 @@ def test_provided_runtime_speaks_the_runtime_api(lambda_client):
     assert "custom runtime handling" in base64.b64decode(response["LogResult"]).decode()
 
 
-@pytest.mark.xfail(
-    reason="the runtime sets AWS_ENDPOINT_URL to http://127.0.0.1:<port> without the endpoint's /aws/ prefix "
-    "(FunctionSpec.endpoint is host and port only)",
-    strict=False,
-)
 def test_boto3_inside_the_function_reaches_this_sandbox(lambda_client, create_python, cast):
     source = (
         "import boto3\ndef handler(event, context):\n    return boto3.client('sts').get_caller_identity()['Account']\n"
