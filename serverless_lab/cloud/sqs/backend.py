@@ -539,6 +539,8 @@ def _delete_one(queue: Queue, handle: str) -> None:
     _, message_id, nonce = parsed
     deleted, _ = Message.objects.filter(queue=queue, message_id=message_id, receipt_nonce=nonce).delete()
     if deleted:
+        if queue.fifo:  # the message's group may be free now
+            notify_visible(queue.pk)
         announce(queue.sandbox_id, f"SQS message {message_id[:8]} deleted from {queue.name}")
     elif Message.objects.filter(queue=queue, message_id=message_id).exists():
         raise ReceiptHandleIsInvalid(handle)  # received again since: this handle is stale
