@@ -5,7 +5,8 @@
 //     <div data-diagram-canvas></div> <ol data-hop-log></ol> <div data-hop-details hidden></div>
 //   </section>
 //
-// mountDiagram(root) returns { handleMessage(message), catchUp() } for a page that owns the socket.
+// mountDiagram(root) resolves to { handleMessage(message), catchUp(), show(hop), replay(hop) }: the
+// page that owns the socket feeds it messages and calls catchUp() on each (re)connect.
 import { applyHop, catchUpQuery, changesTopology, createModel, mergeGraph } from "./model.js";
 import { createHopLog } from "./log.js";
 import { createDiagram } from "./render.js";
@@ -79,7 +80,6 @@ export async function mountDiagram(root) {
   root.dataset.diagramReady = "true";
 
   return {
-    state,
     handleMessage(message) {
       if (message.type === "trace.hop") show(message);
     },

@@ -150,7 +150,7 @@ export function createDiagram(container, state, { reducedMotion = false, onNodeS
       const name = el("text", { class: "dg-node-label", x: -NODE_W / 2 + 52, y: -3 }, group);
       name.textContent = shorten(node.label, 15);
       const kind = el("text", { class: "dg-node-kind", x: -NODE_W / 2 + 52, y: 14 }, group);
-      kind.textContent = style.name;
+      kind.textContent = node.id.startsWith("service:") ? "AWS service" : style.name;
       makeDraggable(group, node.id);
       view = { group };
       nodeViews.set(node.id, view);
@@ -227,6 +227,7 @@ export function createDiagram(container, state, { reducedMotion = false, onNodeS
       ? el("rect", { width: 12, height: 12, x: -6, y: -6, transform: "rotate(45)", fill: colour }, el("g", { class: "dg-token" }, tokenLayer)).parentNode
       : el("circle", { r: 7, class: "dg-token", fill: status === "retried" || status === "filtered-out" ? "#ffffff" : colour, stroke: colour, "stroke-width": 3 }, tokenLayer);
     token.dataset.status = status;
+    token.dataset.edge = effect.edge;
     const length = view.path.getTotalLength();
     const duration = reducedMotion ? 1 : TOKEN_MS;
     const started = performance.now();

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 
 from channels.layers import get_channel_layer
 from django.test import override_settings
@@ -29,4 +30,6 @@ def test_one_subscription_per_group_feeds_every_local_socket():
         assert "sandbox-1" not in hub.pumps
         await hub.leave("sandbox-2", other)
 
-    asyncio.run(scenario())
+    # In a thread of its own: Playwright's sync API may have left an event loop in this one.
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, scenario()).result()
