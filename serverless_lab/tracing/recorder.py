@@ -23,7 +23,7 @@ from django.db import DatabaseError, close_old_connections, connection, transact
 
 from . import conf, nodes
 from .broadcast import sandbox_group
-from .ids import continue_or_start, new_hop_id
+from .ids import TraceHeader, new_hop_id, new_trace_id, parse_header
 from .models import Hop
 from .schema import HopMessage
 from .services import HopDraft, hops_save, prune_if_due
@@ -70,10 +70,22 @@ _THROTTLES = frozenset(
 class EndpointHop:
     """One AWS API call in flight. ``header`` is what the handler passes on (Parent = this hop)."""
 
-    __slots__ = ("access_key_id", "header", "hop_id", "parent_hop_id", "request", "started", "started_at", "trace_id")
+    __slots__ = (
+        "access_key_id",
+        "header",
+        "hop_id",
+        "new_trace",
+        "parent_hop_id",
+        "request",
+        "started",
+        "started_at",
+        "trace_id",
+    )
 
     def __init__(self, access_key_id: str, request: Any) -> None:
-        trace = continue_or_start(request.headers.get(_HEADER))
+        incoming = parse_header(request.headers.get(_HEADER))
+        trace = incoming or TraceHeader(root=new_trace_id())
+        self.new_trace = incoming is None
         self.access_key_id = access_key_id
         self.request = request
         self.trace_id = trace.root
@@ -137,6 +149,7 @@ def _draft(item: tuple[Any, ...]) -> HopDraft | None:
         started_at=hop.started_at,
         duration_ms=duration_ms,
         payload_preview=nodes.preview(params),
+        new_trace=hop.new_trace,
     )
 
 

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from . import conf
 from .broadcast import broadcast_on_commit
@@ -42,6 +42,7 @@ class HopDraft:
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     duration_ms: float = 0.0
     payload_preview: str = ""
+    new_trace: bool = False  # this hop starts its trace: its Trace row cannot exist yet
 
 
 def hops_save(
@@ -60,6 +61,16 @@ def hops_save(
         for draft in drafts:
             if (draft.sandbox_id, draft.trace_id) not in trace_pks:
                 first.setdefault((draft.sandbox_id, draft.trace_id), draft)
+        fresh = {key: draft for key, draft in first.items() if draft.new_trace}
+        if fresh and connection.features.can_return_rows_from_bulk_insert:
+            created = Trace.objects.bulk_create(
+                [
+                    Trace(sandbox_id=s, trace_id=t, started_at=d.started_at, first_action=d.action)
+                    for (s, t), d in fresh.items()
+                ]
+            )
+            trace_pks.update(zip(fresh, (trace.pk for trace in created), strict=True))
+            first = {key: draft for key, draft in first.items() if key not in fresh}
         if first:
             Trace.objects.bulk_create(
                 [
@@ -133,6 +144,7 @@ def hop_record(
         draft.started_at = started_at
     if not draft.trace_id:
         draft.trace_id = new_trace_id(draft.started_at.timestamp())
+        draft.new_trace = True
     passed_on = TraceHeader(root=draft.trace_id, parent=draft.hop_id)
     if not conf.enabled():
         return passed_on
