@@ -71,8 +71,9 @@ def process(args: list[str], env: dict[str, str], log: Path) -> Iterator[subproc
             proc.wait()
 
 
-def bench_database(url: str) -> str:
-    """A fresh, empty database next to the one in ``url``; returns its URL."""
+@contextmanager
+def bench_database(url: str) -> Iterator[str]:
+    """A fresh, empty database next to the one in ``url`` (dropped afterwards); yields its URL."""
     import psycopg
 
     parts = urlsplit(url)
@@ -81,7 +82,19 @@ def bench_database(url: str) -> str:
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
-    return urlunsplit(parts._replace(path=f"/{name}"))
+    try:
+        yield urlunsplit(parts._replace(path=f"/{name}"))
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def drop_redis_keys(url: str, prefix: str) -> None:
+    import redis
+
+    client = redis.Redis.from_url(url)
+    for key in client.scan_iter(f"{prefix}*"):
+        client.delete(key)
 
 
 @contextmanager
@@ -89,10 +102,19 @@ def serverless_lab(workdir: Path) -> Iterator[tuple[str, dict[str, str]]]:
     """uvicorn and a Celery worker on a fresh database; yields the endpoint and a sandbox's credentials."""
     if not (os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL")):
         sys.exit("set DATABASE_URL (PostgreSQL) and REDIS_URL: SNS delivery runs on a Celery worker")
+    with bench_database(os.environ["DATABASE_URL"]) as database_url:
+        prefix = f"bench-sqs-{os.getpid()}"
+        try:
+            yield from _serverless_lab(workdir, database_url, prefix)
+        finally:
+            drop_redis_keys(os.environ["REDIS_URL"], prefix)
+
+
+def _serverless_lab(workdir: Path, database_url: str, prefix: str) -> Iterator[tuple[str, dict[str, str]]]:
     port = free_port()
     env = dict(os.environ) | {
-        "DATABASE_URL": bench_database(os.environ["DATABASE_URL"]),
-        "LAB_REDIS_PREFIX": f"bench-sqs-{os.getpid()}",
+        "DATABASE_URL": database_url,
+        "LAB_REDIS_PREFIX": prefix,
         "LAB_PUBLIC_URL": f"http://127.0.0.1:{port}",
         "LOG_LEVEL": "WARNING",
     }

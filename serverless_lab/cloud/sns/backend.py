@@ -8,7 +8,6 @@ topic's confirmed subscriptions through ``delivery`` below.
 from __future__ import annotations
 
 import json
-import logging
 import secrets
 import time
 import uuid
@@ -28,7 +27,6 @@ from .events import announce
 from .exceptions import InvalidParameter, NotFound, ResourceNotFound, SnsError
 from .models import Deduplication, FifoOutbox, InboxMessage, Subscription, Topic
 
-logger = logging.getLogger(__name__)
 PAGE = 100
 
 
