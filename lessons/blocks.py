@@ -19,8 +19,9 @@ Syntax (documented in docs/lessons.md)::
     ```
 
     ```try
-    label: Send a test event
-    service: lambda             # shown as "coming soon" until the sandbox serves it
+    label: Upload a photo
+    service: s3
+    action: s3-upload           # a prepared action of lessons/tryit.py; without one: "coming soon"
     ```
 
     ```diagram``` / ```editor``` / ```cost-calculator```   (optional YAML body)
@@ -112,6 +113,8 @@ def _validate(kind: str, data: dict[str, Any]) -> tuple[dict[str, Any], list[str
         return data, []
     if kind == "try":
         problems = [] if _text(data.get("label")) else ["a try block needs a 'label'"]
+        if set(data) - {"label", "service", "action", "caption"}:
+            problems.append("a try block takes 'label', 'service', 'action' and 'caption'")
         if not _text(data.get("service")):
             problems.append("a try block needs the 'service' it fires an event at")
         return data, problems

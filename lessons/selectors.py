@@ -8,6 +8,7 @@ from typing import Any, Literal
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Count, Max
 
+from lessons import tryit
 from lessons.blocks import split_rendered
 from lessons.models import Attempt, Exercise, Lesson, LessonRecord, QuizAnswer
 from serverless_lab.accounts.models import Classroom
@@ -150,6 +151,7 @@ class Segment:
     data: dict[str, Any] | None = None
     quiz: QuizView | None = None
     exercise: ExerciseView | None = None
+    ready: bool = False  # a "try" block whose prepared action exists
 
 
 @dataclass(frozen=True)
@@ -197,7 +199,8 @@ def lesson_segments(*, lesson: Lesson, user: AbstractBaseUser | AnonymousUser) -
             if exercise is not None:
                 segments.append(Segment(kind="exercise", exercise=exercise_view(exercise=exercise, user=user)))
         else:
-            segments.append(Segment(kind=value["kind"], data=value["data"]))
+            ready = value["kind"] == "try" and value["data"].get("action") in tryit.ACTIONS
+            segments.append(Segment(kind=value["kind"], data=value["data"], ready=ready))
     return segments
 
 

@@ -6,12 +6,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from botocore.exceptions import ClientError
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.timezone import now
 
+from lessons import tryit
 from lessons.checks import LabSession, load_module, module_checks, run_check
 from lessons.content import ContentError, LessonSource, read_directory
 from lessons.coverage import Concept, read_coverage
@@ -234,7 +236,7 @@ def exercise_reference_run(*, user: AbstractBaseUser, exercise: Exercise) -> Att
 
 def attempt_run_reference(*, attempt_id: int, reraise: tuple[type[BaseException], ...] = ()) -> Attempt:
     """Create a fresh sandbox for the attempt's user, build the reference solution in it, run the
-    checks, and delete the sandbox whatever happens."""
+    checks, and delete the sandbox whatever happens, before the attempt is marked finished."""
     attempt = Attempt.objects.select_related("user").get(pk=attempt_id)
     exercise = Exercise.objects.filter(slug=attempt.exercise_slug).first()
     if exercise is None:
@@ -245,20 +247,22 @@ def attempt_run_reference(*, attempt_id: int, reraise: tuple[type[BaseException]
         return attempt_fail(attempt_id=attempt_id, message=f"No throwaway sandbox: {' '.join(exc.messages)}")
     try:
         attempt.sandbox = sandbox
-        attempt.status = Attempt.Status.RUNNING
-        attempt.save(update_fields=["sandbox", "status"])
+        attempt.save(update_fields=["sandbox"])
         module = load_module(exercise_module_path(exercise), name=exercise.slug)
         try:
             module.solution(lab_session(sandbox))
         except reraise:
             raise
         except Exception as exc:
-            return attempt_fail(
-                attempt_id=attempt_id, message=f"The reference solution raised {type(exc).__name__}: {exc}"
-            )
-        return attempt_run(attempt_id=attempt_id, reraise=reraise)
+            failure = f"The reference solution raised {type(exc).__name__}: {exc}"
+        else:
+            failure = ""
+            _attempt_check(attempt, exercise=exercise, sandbox=sandbox, reraise=reraise)
     finally:
         sandbox_delete(sandbox=sandbox)
+        attempt.sandbox = None  # the database set it to NULL; the deleted instance cannot be saved
+    # Finished only once the throwaway sandbox is gone.
+    return attempt_fail(attempt_id=attempt_id, message=failure) if failure else _attempt_finish(attempt)
 
 
 def lab_session(sandbox: Sandbox) -> LabSession:
@@ -282,9 +286,15 @@ def attempt_run(*, attempt_id: int, reraise: tuple[type[BaseException], ...] = (
     """
     attempt = Attempt.objects.select_related("sandbox").get(pk=attempt_id)
     exercise = Exercise.objects.filter(slug=attempt.exercise_slug).first()
-    sandbox = attempt.sandbox
-    if exercise is None or sandbox is None:
+    if exercise is None or attempt.sandbox is None:
         return attempt_fail(attempt_id=attempt_id, message="The exercise or the sandbox no longer exists.")
+    _attempt_check(attempt, exercise=exercise, sandbox=attempt.sandbox, reraise=reraise)
+    return _attempt_finish(attempt)
+
+
+def _attempt_check(
+    attempt: Attempt, *, exercise: Exercise, sandbox: Sandbox, reraise: tuple[type[BaseException], ...]
+) -> None:
     attempt.status = Attempt.Status.RUNNING
     attempt.save(update_fields=["status"])
     module = load_module(exercise_module_path(exercise), name=exercise.slug)
@@ -294,8 +304,11 @@ def attempt_run(*, attempt_id: int, reraise: tuple[type[BaseException], ...] = (
     for function in checks:
         attempt.results = [*attempt.results, run_check(function, session, reraise=reraise).as_dict()]
         attempt.save(update_fields=["results", "total"])
+
+
+def _attempt_finish(attempt: Attempt) -> Attempt:
     passed = sum(result["status"] == "passed" for result in attempt.results)
-    attempt.score = round(100 * passed / len(checks)) if checks else 0
+    attempt.score = round(100 * passed / attempt.total) if attempt.total else 0
     attempt.status = Attempt.Status.DONE
     attempt.finished_at = now()
     attempt.save(update_fields=["score", "status", "finished_at"])
@@ -330,3 +343,28 @@ def classroom_join(*, student: AbstractBaseUser, join_code: str) -> Classroom:
         raise LessonsError("You teach this class; students join it with the code.")
     classroom.students.add(student)
     return classroom
+
+
+# --- "try it" buttons ---------------------------------------------------------------------------
+
+
+def try_action_start(*, user: AbstractBaseUser, action: str) -> str:
+    """Queue a prepared action against the student's sandbox; returns the Celery task id."""
+    from lessons.tasks import try_run
+
+    if action not in tryit.ACTIONS:
+        raise LessonsError("This button does nothing yet.")
+    sandbox = student_sandbox(user=user)
+    if sandbox is None:
+        raise LessonsError("Create a sandbox first: the button works in it.")
+    return str(try_run.delay(sandbox.pk, action).id)
+
+
+def try_action_run(*, sandbox_id: int, action: str) -> list[dict[str, str]]:
+    """Run in the worker. AWS errors become a step the student can read, not a failed task."""
+    sandbox = Sandbox.objects.get(pk=sandbox_id)
+    try:
+        return tryit.ACTIONS[action](lab_session(sandbox))
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        return [{"call": "Error", "detail": f"AWS answered {error.get('Code')}: {error.get('Message', '')}"}]

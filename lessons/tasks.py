@@ -33,3 +33,9 @@ def _grade(run: Callable[..., object], attempt_id: int) -> None:
     except Exception as exc:
         services.attempt_fail(attempt_id=attempt_id, message=f"The grader failed ({type(exc).__name__}); try again.")
         raise
+
+
+@shared_task(soft_time_limit=30, time_limit=40)
+def try_run(sandbox_id: int, action: str) -> list[dict[str, str]]:
+    """Run a prepared "try it" action; the result (its steps) is read back by the page."""
+    return services.try_action_run(sandbox_id=sandbox_id, action=action)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from celery.result import AsyncResult
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -185,3 +186,30 @@ def class_student(request: HttpRequest, class_id: int, student_id: int) -> HttpR
     pairs = [(attempt, titles.get(attempt.exercise_slug, attempt.exercise_slug)) for attempt in attempts]
     context = {"classroom": classroom, "student": student, "attempts": pairs}
     return render(request, "lessons/class_student.html", context)
+
+
+_TRY_SESSION_KEY = "lessons_try_runs"
+
+
+@login_required
+@require_POST
+def try_start(request: HttpRequest, action: str) -> HttpResponse:
+    try:
+        task_id = services.try_action_start(user=request.user, action=action)
+    except services.LessonsError as exc:
+        return render(request, "lessons/_try_result.html", {"error": str(exc)})
+    # Only the browser that pressed the button may read the result back.
+    request.session[_TRY_SESSION_KEY] = [task_id, *request.session.get(_TRY_SESSION_KEY, [])][:20]
+    return render(request, "lessons/_try_result.html", {"task_id": task_id, "pending": True})
+
+
+@login_required
+def try_result(request: HttpRequest, task_id: str) -> HttpResponse:
+    if task_id not in request.session.get(_TRY_SESSION_KEY, []):
+        raise Http404("No such run.")
+    result = AsyncResult(task_id)
+    if not result.ready():
+        return render(request, "lessons/_try_result.html", {"task_id": task_id, "pending": True})
+    if result.failed():
+        return render(request, "lessons/_try_result.html", {"error": "The button failed in the worker; try again."})
+    return render(request, "lessons/_try_result.html", {"steps": result.get()})

@@ -94,7 +94,9 @@ def test_cost_calculator_draws_and_reacts_to_inputs(live_lab, page, cast):
     page.get_by_label("Requests per month").fill("50000000")
     page.get_by_label("Average duration (ms)").fill("200")
     page.get_by_label("Memory (MB)").fill("1024")
-    expect(summary).to_have_text("At 50,000,000 requests a month: Lambda $170, servers $60, so the servers are cheaper.")
+    expect(summary).to_have_text(
+        "At 50,000,000 requests a month: Lambda $170, servers $60, so the servers are cheaper."
+    )
     shot(page.locator("#cost-calculator"), "cost-calculator")
 
 
@@ -127,3 +129,15 @@ def test_instructor_follows_the_class_on_the_dashboard(live_lab, page, cast):
     page.get_by_role("link", name="alice").click()
     expect(page.locator(".check-failed")).to_contain_text("Wrong text")
     shot(page, "class-student")
+
+
+def test_try_it_uploads_to_the_sandbox_and_shows_the_event(live_lab, page, cast):
+    assert lessons_load().ok
+    log_in(page, live_lab, "alice")
+    page.goto(f"{live_lab.url}/lessons/amazon-s3/")
+    page.get_by_role("button", name="Upload a photo to my sandbox").click()
+    result = page.locator("#try-s3-upload")
+    expect(result).to_contain_text("PutObject", timeout=30_000)
+    expect(result).to_contain_text(f"try-it-{cast.sandbox.account_id}")
+    expect(result).to_contain_text("ObjectCreated:Put")
+    shot(page.locator(".try-it"), "try-it")

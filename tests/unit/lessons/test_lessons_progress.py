@@ -190,3 +190,23 @@ def test_the_starter_code_carries_the_students_own_endpoint_and_keys(client, loa
     client.force_login(cast.bob)  # no sandbox: placeholders, and a pointer to create one
     html = client.get(url).content.decode()
     assert cast.sandbox.secret_access_key not in html and "Create a sandbox" in html
+
+
+def test_a_try_button_is_live_when_its_action_exists(client, loaded, cast):
+    client.force_login(cast.alice)
+    s3 = client.get(reverse("lessons:detail", args=["amazon-s3"])).content.decode()
+    assert 'hx-post="/lessons/try/s3-upload/"' in s3
+    lambda_page = client.get(reverse("lessons:detail", args=["aws-lambda"])).content.decode()
+    assert "Try it · coming soon" in lambda_page
+
+
+def test_try_results_are_readable_only_by_the_browser_that_asked(client, loaded, cast, monkeypatch):
+    from lessons import tasks
+
+    monkeypatch.setattr(tasks.try_run, "delay", lambda *args: type("R", (), {"id": "task-1"})())
+    client.force_login(cast.alice)
+    html = client.post(reverse("lessons:try_start", args=["s3-upload"])).content.decode()
+    assert 'hx-get="/lessons/try-results/task-1/"' in html
+    assert client.post(reverse("lessons:try_start", args=["nothing"])).content.decode().count("does nothing yet")
+    client.force_login(cast.charlie)
+    assert client.get(reverse("lessons:try_result", args=["task-1"])).status_code == 404
