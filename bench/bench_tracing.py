@@ -12,7 +12,8 @@
    ``hop_record`` → arrival (target ≤ 250 ms).
 
 Needs REDIS_URL (the channel layer must cross processes). The database is a throwaway SQLite
-file in a temp dir; keys in Redis get a unique prefix.
+file in a temp dir, or with ``--postgres URL`` a throwaway database on that server; keys in Redis
+get a unique prefix.
 """
 
 from __future__ import annotations
@@ -34,9 +35,30 @@ from bench_s3 import PYTHON, ROOT, free_port, percentile, process, wait_for_port
 sys.path.insert(0, str(ROOT))
 
 
-def setup_django(workdir: Path) -> dict[str, str]:
+def fresh_postgres(server_url: str) -> str:
+    """Create a throwaway database on ``server_url`` (postgres://user@host:port); return its URL."""
+    import psycopg
+
+    name = f"bench_tracing_{os.getpid()}"
+    with psycopg.connect(f"{server_url.rstrip('/')}/postgres", autocommit=True) as connection:
+        connection.execute(f"DROP DATABASE IF EXISTS {name}")
+        connection.execute(f"CREATE DATABASE {name}")
+    return f"{server_url.rstrip('/')}/{name}"
+
+
+def drop_postgres(database_url: str) -> None:
+    import psycopg
+
+    server_url, name = database_url.rsplit("/", 1)
+    with psycopg.connect(f"{server_url}/postgres", autocommit=True) as connection:
+        connection.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def setup_django(workdir: Path, database_url: str | None) -> dict[str, str]:
     """Point this process at a fresh database; return the environment the servers get."""
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "MEDIA_ROOT", "LAB_TRACING")}
+    if database_url:
+        env["DATABASE_URL"] = database_url
     env |= {
         "LAB_VAR_DIR": str(workdir / "var"),
         "LOG_LEVEL": "WARNING",
@@ -211,12 +233,16 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--hops", type=int, default=200, help="hops for each delivery measurement")
     parser.add_argument("--clients", type=int, default=200, help="sockets in the fan-out measurement")
+    parser.add_argument(
+        "--postgres", metavar="URL", help="use a throwaway database on this server (postgres://postgres@127.0.0.1:5432)"
+    )
     args = parser.parse_args()
     if not os.environ.get("REDIS_URL"):
         sys.exit("set REDIS_URL (e.g. redis://127.0.0.1:6379/0): WebSocket delivery crosses processes")
+    database_url = fresh_postgres(args.postgres) if args.postgres else None
     with tempfile.TemporaryDirectory(prefix="bench-tracing-") as tmp:
         workdir = Path(tmp)
-        env = setup_django(workdir)
+        env = setup_django(workdir, database_url)
         sandbox, cookie = make_sandbox()
         on_server, on_url = server(env, workdir, tracing=True)
         off_server, off_url = server(env, workdir, tracing=False)
@@ -232,6 +258,11 @@ def main() -> None:
             )
             recorded, answered = asyncio.run(delivery(on_url, sandbox, cookie, args.hops))
             fanned = asyncio.run(fan_out(on_url, sandbox, cookie, args.clients, max(20, args.hops // 4)))
+        if database_url:
+            from django.db import connections
+
+            connections.close_all()
+            drop_postgres(database_url)
     on, off = statistics.median(samples[True]), statistics.median(samples[False])
     rows = [
         ("sts:GetCallerIdentity, tracing off", samples[False], ""),

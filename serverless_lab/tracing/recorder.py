@@ -32,9 +32,11 @@ logger = logging.getLogger(__name__)
 
 _HEADER = "x-amzn-trace-id"
 _BATCH = 500
-# After the first hop of a batch the writer waits this long for more, so a busy sandbox's hops
-# share one transaction and the writer takes the GIL far less often than once per request.
+# While hops keep coming (the last batch ended under _BUSY_S ago), the writer waits _LINGER_S
+# after the first hop of a batch for more, so they share one transaction and the writer takes the
+# GIL far less often than once per request. A lone call is written at once.
 _LINGER_S = 0.02
+_BUSY_S = 0.25
 _KNOWN_TRACES = 4096
 # Failed authentication is not the sandbox's activity (anyone can send a known key id with a bad
 # signature), so it records nothing; a throttle is, and records a "throttled" hop.
@@ -189,9 +191,11 @@ class _Writer:
     def _run(self, items: queue.SimpleQueue[tuple[Any, ...]]) -> None:
         loop = asyncio.new_event_loop()  # owned by this thread; it runs only while sending
         trace_pks: dict[tuple[int, str], int] = {}
+        last_batch = 0.0
         while True:
             batch = [items.get()]
-            time.sleep(_LINGER_S)
+            if time.monotonic() - last_batch < _BUSY_S:
+                time.sleep(_LINGER_S)
             while len(batch) < _BATCH:
                 try:
                     batch.append(items.get_nowait())
@@ -212,6 +216,7 @@ class _Writer:
                 logger.exception("recording %d hops failed", len(batch))
                 continue
             loop.run_until_complete(_send(messages))
+            last_batch = time.monotonic()
 
 
 def _save(drafts: list[HopDraft], trace_pks: dict[tuple[int, str], int]) -> list[tuple[int, HopMessage]]:
