@@ -215,3 +215,10 @@ def page(chromium: Any) -> Iterator[Any]:
     page.set_default_timeout(15_000)
     yield page
     context.close()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Run the browser tier last: Playwright's sync API keeps an event loop running in the main
+    thread for as long as the session-wide browser lives, which would break any later test that
+    starts its own loop (``asyncio.run``)."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
