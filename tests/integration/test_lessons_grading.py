@@ -24,6 +24,8 @@ EXERCISES = [
     "s3-report-metadata",
     "ddb-orders-table",
     "ddb-scores-gsi",
+    "lambda-hello",
+    "lambda-config",
 ]
 
 

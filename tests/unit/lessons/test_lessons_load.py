@@ -92,7 +92,7 @@ def test_command_load_prints_a_one_line_summary():
 
 def test_command_check_validates_without_writing(content: Path):
     out, _ = run("check", "--content-dir", str(content))
-    assert out.splitlines()[:2] == ["lessons: 7 OK", "exercises: 6 OK"]
+    assert out.splitlines()[:2] == ["lessons: 7 OK", "exercises: 8 OK"]
     assert not Lesson.objects.exists()
 
 
