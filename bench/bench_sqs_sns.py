@@ -8,9 +8,11 @@ asynchronous, so it needs both). It uses a throwaway database ``<name>_bench_sqs
 in DATABASE_URL and its own Redis key prefix, so nothing else's workers take its tasks. moto_server
 runs in memory. Prints p50/p99 latency and ops/s per operation and our p50 as a ratio of moto's.
 
-``publish -> 3 SQS delivered`` is the time from the Publish call until the last of three long polls,
-waiting on the three subscribed queues, returned the message. moto delivers inside the Publish
-call; we deliver on a Celery worker, as AWS delivers asynchronously.
+``send -> waiting long poll`` is the time from SendMessage until a ReceiveMessage with
+WaitTimeSeconds that was already waiting returned the message. ``publish -> 3 SQS delivered`` is
+the time from the Publish call until the last of three long polls, waiting on the three
+subscribed queues, returned the message. moto delivers inside the Publish call; we deliver on a
+Celery worker, as AWS delivers asynchronously.
 """
 
 from __future__ import annotations
@@ -227,6 +229,26 @@ def run_suite(sqs: Any, sns: Any, args: argparse.Namespace) -> dict[str, list[fl
     results["send_message_batch of 10"] = timed(
         args.batches, lambda i: sqs.send_message_batch(QueueUrl=url, Entries=entries)
     )
+
+    waiter = ThreadPoolExecutor(max_workers=1)
+    waiting_url = sqs.create_queue(QueueName="waiting")["QueueUrl"]
+
+    def long_poll_wakeup(i: int) -> float:
+        """Seconds from SendMessage until a long poll that was already waiting returned the message."""
+
+        def wait() -> float:
+            messages = sqs.receive_message(QueueUrl=waiting_url, WaitTimeSeconds=10).get("Messages")
+            arrived = time.perf_counter()
+            sqs.delete_message(QueueUrl=waiting_url, ReceiptHandle=messages[0]["ReceiptHandle"])
+            return arrived
+
+        future = waiter.submit(wait)
+        time.sleep(0.05)
+        start = time.perf_counter()
+        sqs.send_message(QueueUrl=waiting_url, MessageBody=f"w{i}")
+        return future.result() - start
+
+    results["send -> waiting long poll"] = timed(args.batches, long_poll_wakeup)
 
     topic = sns.create_topic(Name="bench")["TopicArn"]
     urls = []
