@@ -8,7 +8,10 @@ renders as a "coming soon" placeholder (its service is not in the sandbox yet).
 
 from __future__ import annotations
 
+import base64
+import io
 import json
+import zipfile
 from collections.abc import Callable
 from typing import Any
 
@@ -43,4 +46,50 @@ def _s3_upload(session: Any) -> list[Step]:
     return steps
 
 
-ACTIONS: dict[str, Callable[[Any], list[Step]]] = {"s3-upload": _s3_upload}
+_ECHO_FUNCTION = "try-it-echo"
+_ECHO_SOURCE = """
+def handler(event, context):
+    records = event.get("Records", [])
+    for record in records:
+        print("got", record["eventName"], "for", record["s3"]["object"]["key"])
+    return {"records": len(records), "request_id": context.aws_request_id}
+"""
+
+
+def _lambda_s3_event(session: Any) -> list[Step]:
+    """Invoke a small echo function with a prepared S3 "object created" event, as S3 would."""
+    client = session.client("lambda")
+    steps: list[Step] = []
+    names = [f["FunctionName"] for f in client.list_functions()["Functions"]]
+    if _ECHO_FUNCTION not in names:
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as archive:
+            archive.writestr("app.py", _ECHO_SOURCE)
+        client.create_function(
+            FunctionName=_ECHO_FUNCTION,
+            Runtime="python3.12",
+            Handler="app.handler",
+            Role=f"arn:aws:iam::{account_id(session)}:role/try-it",
+            Code={"ZipFile": buffer.getvalue()},
+        )
+        steps.append({"call": "CreateFunction", "detail": f"{_ECHO_FUNCTION} (python3.12, app.handler)"})
+    bucket = f"uploads-{account_id(session)}"
+    event = {
+        "Records": [
+            {
+                "eventSource": "aws:s3",
+                "eventName": "ObjectCreated:Put",
+                "s3": {"bucket": {"name": bucket}, "object": {"key": "photos/cat.jpg", "size": 48213}},
+            }
+        ]
+    }
+    steps.append({"call": "Event", "detail": json.dumps(event, indent=2)})
+    response = client.invoke(FunctionName=_ECHO_FUNCTION, Payload=json.dumps(event).encode(), LogType="Tail")
+    payload = response["Payload"].read().decode(errors="replace")
+    steps.append({"call": "Invoke", "detail": f"status {response['StatusCode']}: {payload}"})
+    if log := response.get("LogResult"):
+        steps.append({"call": "Logs", "detail": base64.b64decode(log).decode(errors="replace").strip()})
+    return steps
+
+
+ACTIONS: dict[str, Callable[[Any], list[Step]]] = {"s3-upload": _s3_upload, "lambda-s3-event": _lambda_s3_event}

@@ -141,3 +141,15 @@ def test_try_it_uploads_to_the_sandbox_and_shows_the_event(live_lab, page, cast)
     expect(result).to_contain_text(f"try-it-{cast.sandbox.account_id}")
     expect(result).to_contain_text("ObjectCreated:Put")
     shot(page.locator(".try-it"), "try-it")
+
+
+def test_try_it_invokes_a_function_with_a_prepared_event(live_lab, page, cast):
+    assert lessons_load().ok
+    log_in(page, live_lab, "alice")
+    page.goto(f"{live_lab.url}/lessons/aws-lambda/")
+    page.get_by_role("button", name='Invoke a function with an S3 "object created" event').click()
+    result = page.locator("#try-lambda-s3-event")
+    expect(result).to_contain_text("status 200", timeout=45_000)
+    expect(result).to_contain_text('"records": 1')
+    expect(result).to_contain_text("got ObjectCreated:Put for photos/cat.jpg")
+    shot(page.locator(".try-it"), "try-it-lambda")

@@ -197,7 +197,7 @@ def test_a_try_button_is_live_when_its_action_exists(client, loaded, cast):
     s3 = client.get(reverse("lessons:detail", args=["amazon-s3"])).content.decode()
     assert 'hx-post="/lessons/try/s3-upload/"' in s3
     lambda_page = client.get(reverse("lessons:detail", args=["aws-lambda"])).content.decode()
-    assert "Try it · coming soon" in lambda_page
+    assert 'hx-post="/lessons/try/lambda-s3-event/"' in lambda_page
 
 
 def test_try_results_are_readable_only_by_the_browser_that_asked(client, loaded, cast, monkeypatch):
