@@ -241,6 +241,57 @@ def purge_queue(*, sandbox: Sandbox, queue_url: str) -> None:
         announce(sandbox.pk, f"SQS queue {queue.name} purged")
 
 
+def dead_letter_sources(*, sandbox: Sandbox, queue_url: str) -> list[Queue]:
+    """The queues whose RedrivePolicy sends their dead letters to this queue."""
+    arn = queue_arn_of(find_queue(sandbox=sandbox, queue_url=queue_url))
+    sources = []
+    for queue in Queue.objects.filter(sandbox=sandbox, attributes__has_key="RedrivePolicy").order_by("name"):
+        policy = logic.redrive_policy(queue.attributes)
+        if policy is not None and policy.dead_letter_target_arn == arn:
+            queue.sandbox = sandbox
+            sources.append(queue)
+    return sources
+
+
+def start_message_move_task(*, sandbox: Sandbox, source_arn: str, destination_arn: str | None) -> tuple[Queue, int]:
+    """Redrive a dead-letter queue's messages back, at once (the lab does not pace the move).
+
+    Without a destination they go to the source queue that redrives into this DLQ, which must then
+    be the only one. Moved messages are visible at once with a fresh receive count.
+    """
+    source = find_queue_by_arn(sandbox=sandbox, arn=source_arn)
+    if source is None:
+        raise SqsError(
+            "The resource that you specified for the SourceArn parameter doesn't exist.",
+            code="ResourceNotFoundException",
+        )
+    origins = dead_letter_sources(sandbox=sandbox, queue_url=queue_url(source))
+    if not origins:
+        raise InvalidParameterValue("Source queue must be configured as a Dead Letter Queue.")
+    if destination_arn:
+        destination = find_queue_by_arn(sandbox=sandbox, arn=destination_arn)
+        if destination is None:
+            raise SqsError(
+                "The resource that you specified for the DestinationArn parameter doesn't exist.",
+                code="ResourceNotFoundException",
+            )
+    elif len(origins) == 1:
+        destination = origins[0]
+    else:
+        raise InvalidParameterValue("Several queues use this dead-letter queue: name the DestinationArn.")
+    if destination.fifo or source.fifo:
+        raise InvalidParameterValue("The lab redrives standard queues only.")
+    at = now_ms()
+    with _writing():
+        moved = Message.objects.filter(queue=source, expires_at__gt=at).update(
+            queue=destination, visible_at=at, receive_count=0, first_received_ms=None, receipt_nonce=""
+        )
+        if moved:
+            notify_visible(destination.pk)
+        announce(sandbox.pk, f"SQS redrove {moved} message(s) from {source.name} to {destination.name}")
+    return source, moved
+
+
 # --- sending --------------------------------------------------------------------------------
 
 

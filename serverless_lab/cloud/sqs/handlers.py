@@ -87,6 +87,10 @@ class SQSHandler:
         )
         return {"QueueUrl": backend.queue_url(queue)}
 
+    def list_dead_letter_source_queues(self, ctx: RequestContext, params: Params) -> Params:
+        sources = backend.dead_letter_sources(sandbox=ctx.sandbox, queue_url=params["QueueUrl"])
+        return {"queueUrls": [backend.queue_url(q) for q in sources]}
+
     def list_queue_tags(self, ctx: RequestContext, params: Params) -> Params:
         queue = backend.find_queue(sandbox=ctx.sandbox, queue_url=params["QueueUrl"])
         return {"Tags": queue.tags or None}
@@ -109,6 +113,12 @@ class SQSHandler:
             sandbox=ctx.sandbox, queue_url=params["QueueUrl"], attributes=params.get("Attributes") or {}
         )
         return {}
+
+    def start_message_move_task(self, ctx: RequestContext, params: Params) -> Params:
+        source, _ = backend.start_message_move_task(
+            sandbox=ctx.sandbox, source_arn=params["SourceArn"], destination_arn=params.get("DestinationArn")
+        )
+        return {"TaskHandle": f"lab-move-{source.pk}-{backend.now_ms()}"}
 
     def tag_queue(self, ctx: RequestContext, params: Params) -> Params:
         backend.tag_queue(sandbox=ctx.sandbox, queue_url=params["QueueUrl"], tags=params.get("Tags") or {})

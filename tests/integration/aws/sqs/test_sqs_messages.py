@@ -178,8 +178,15 @@ def test_dead_letter_queue(sqs):
     for _ in range(2):
         assert sqs.receive_message(QueueUrl=url)["Messages"][0]["MessageId"] == sent["MessageId"]
     assert sqs.receive_message(QueueUrl=url).get("Messages") is None  # third receive moves it
-    moved = sqs.receive_message(QueueUrl=dlq)["Messages"][0]
+    assert sqs.list_dead_letter_source_queues(QueueUrl=dlq)["queueUrls"] == [url]
+    moved = sqs.receive_message(QueueUrl=dlq, VisibilityTimeout=0)["Messages"][0]
     assert moved["MessageId"] == sent["MessageId"] and moved["Body"] == "poison"
+    sqs.start_message_move_task(SourceArn=arn)  # redrive back to the source queue
+    back = sqs.receive_message(QueueUrl=url, AttributeNames=["ApproximateReceiveCount"])["Messages"][0]
+    assert back["MessageId"] == sent["MessageId"] and back["Attributes"]["ApproximateReceiveCount"] == "1"
+    with pytest.raises(ClientError) as excinfo:
+        sqs.start_message_move_task(SourceArn=arn.replace("work-dlq", "work"))
+    assert error_of(excinfo)[0] == "InvalidParameterValue"
 
 
 def test_retention_expiry(sqs):
