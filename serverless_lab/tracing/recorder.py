@@ -16,7 +16,7 @@ import queue
 import threading
 import time
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from channels.layers import get_channel_layer
 from django.db import DatabaseError, close_old_connections, connection, transaction
@@ -37,6 +37,12 @@ _BATCH = 500
 # GIL far less often than once per request. A lone call is written at once.
 _LINGER_S = 0.02
 _BUSY_S = 0.25
+# On SQLite a commit by the writer while a request's transaction is between its read and its write
+# makes that request fail at once with "database is locked" (a deferred transaction cannot
+# upgrade past a newer commit), so there the writer waits, up to this long, for the calls in
+# flight in this process to finish.
+_SQLITE_YIELD_S = 0.5
+_STALE_S = 30.0
 _KNOWN_TRACES = 4096
 # Failed authentication is not the sandbox's activity (anyone can send a known key id with a bad
 # signature), so it records nothing; a throttle is, and records a "throttled" hop.
@@ -84,6 +90,10 @@ class EndpointHop:
         "trace_id",
     )
 
+    # Calls begun and not yet finished in this process: id → start (monotonic). A call cut short
+    # (the client went away) never finishes; the writer ignores entries older than _STALE_S.
+    in_flight: ClassVar[dict[int, float]] = {}
+
     def __init__(self, access_key_id: str, request: Any) -> None:
         incoming = parse_header(request.headers.get(_HEADER))
         trace = incoming or TraceHeader(root=new_trace_id())
@@ -96,10 +106,12 @@ class EndpointHop:
         self.header = str(trace.child(self.hop_id))
         self.started = time.perf_counter()
         self.started_at = datetime.now(UTC)
+        EndpointHop.in_flight[id(self)] = time.monotonic()
 
-    def finish(self, *, service: str, ctx: Any = None, params: Any = None, error_code: str = "") -> None:
+    def finish(self, *, service: str | None, ctx: Any = None, params: Any = None, error_code: str = "") -> None:
         """Queue the hop: ``ctx``/``params`` when the handler ran, else the AWS ``error_code``."""
-        if error_code in _AUTH_FAILURES:
+        EndpointHop.in_flight.pop(id(self), None)
+        if service is None or error_code in _AUTH_FAILURES:
             return
         duration_ms = (time.perf_counter() - self.started) * 1000
         _writer.submit((self, service, ctx, params, error_code, duration_ms))
@@ -201,6 +213,10 @@ class _Writer:
                     batch.append(items.get_nowait())
                 except queue.Empty:
                     break
+            if connection.vendor == "sqlite":
+                deadline = time.monotonic() + _SQLITE_YIELD_S
+                while _calls_in_flight() and time.monotonic() < deadline:
+                    time.sleep(0.002)
             try:
                 close_old_connections()
                 drafts = [draft for draft in map(_draft, batch) if draft is not None]
@@ -217,6 +233,15 @@ class _Writer:
                 continue
             loop.run_until_complete(_send(messages))
             last_batch = time.monotonic()
+
+
+def _calls_in_flight() -> bool:
+    now = time.monotonic()
+    started = list(EndpointHop.in_flight.items())  # one C-level copy: safe against the loop thread
+    for key, at in started:
+        if now - at > _STALE_S:
+            EndpointHop.in_flight.pop(key, None)
+    return any(now - at <= _STALE_S for _, at in started)
 
 
 def _save(drafts: list[HopDraft], trace_pks: dict[tuple[int, str], int]) -> list[tuple[int, HopMessage]]:

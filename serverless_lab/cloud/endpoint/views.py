@@ -172,8 +172,8 @@ def _render_error(
     method: str,
     hop: EndpointHop | None = None,
 ) -> HttpResponse:
-    if hop is not None and registration is not None:
-        hop.finish(service=registration.service_name, error_code=error.code)
+    if hop is not None:
+        hop.finish(service=registration.service_name if registration else None, error_code=error.code)
     service_model = load_service_model(registration.service_name if registration else "sts")
     response = serialize_error(service_model, error, request_id=request_id)
     return _http_response(response.status, response.headers, b"" if method == "HEAD" else response.body)
