@@ -2,9 +2,8 @@
 
 Each confirmed subscription whose filter policy matches gets the message in its protocol's
 format: SQS (the SNS JSON envelope, or the raw message with RawMessageDelivery), email /
-email-json / sms and http(s) into the lab's inbox, Lambda through ``invoke_lambda`` (a seam until
-the Lambda app exposes an asynchronous invoke). A failed SQS delivery goes to the subscription's
-redrive-policy queue when it has one.
+email-json / sms and http(s) into the lab's inbox, Lambda as an asynchronous invoke with the SNS
+event record. A failed SQS delivery goes to the subscription's redrive-policy queue when it has one.
 """
 
 from __future__ import annotations
@@ -12,11 +11,13 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import uuid
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 
+from serverless_lab.cloud.core.errors import AwsError
 from serverless_lab.cloud.sqs import backend as sqs_backend
 from serverless_lab.cloud.sqs.exceptions import SqsError
 from serverless_lab.cloud.sqs.models import Queue
@@ -230,17 +231,25 @@ def _lambda_event(subscription: Subscription, publication: Publication) -> dict[
 
 
 def invoke_lambda(subscription: Subscription, event: dict[str, Any]) -> None:
-    """SEAM: the Lambda app does not expose an asynchronous invoke service yet.
+    """Invoke the subscribed function asynchronously (``Event``) with the SNS event, after commit.
 
-    When it does (an ``invoke_event``-style call in ``serverless_lab.cloud.lambda_``), call it
-    here with the function ARN ``subscription.endpoint`` and ``event``. Until then the delivery is
-    recorded in the inbox (protocol ``lambda``) so the student sees the event that would run.
+    The Lambda runtime queues its own task and row as soon as it is called, so it must not run
+    inside this delivery's transaction. The lab does not check the function's resource policy.
     """
-    InboxMessage.objects.create(
-        sandbox=subscription.sandbox,
-        protocol="lambda",
-        endpoint=subscription.endpoint,
-        body=json.dumps(event, indent=2),
-        topic_arn=event["Records"][0]["Sns"]["TopicArn"],
-        subscription_arn=subscription_arn_of(subscription),
-    )
+    sandbox, function_arn = subscription.sandbox, subscription.endpoint
+    payload = json.dumps(event).encode()
+
+    def invoke() -> None:
+        from serverless_lab.cloud.lambda_ import backend as lambda_backend
+        from serverless_lab.runtime import services as runtime
+
+        try:
+            target = lambda_backend.resolve(sandbox=sandbox, function_name=function_arn)
+            runtime.invoke_event(
+                target=target, request_id=str(uuid.uuid4()), payload=payload, trace_header=None, client_context=None
+            )
+        except AwsError as error:  # the function is gone, or the Lambda app refuses the call
+            logger.info("SNS could not invoke %s: %s", function_arn, error)
+            announce(sandbox.pk, f"SNS could not invoke {function_arn}: {error.message}")
+
+    transaction.on_commit(invoke)
