@@ -7,6 +7,7 @@ missing, or not yet shaped as expected, contributes nothing instead of breaking 
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Iterable
 from typing import Any, TypedDict
@@ -116,10 +117,18 @@ def _sqs(sandbox: Sandbox) -> tuple[list[GraphNode], list[GraphEdge]]:
     queue_model = _model("sqs", "Queue")
     if queue_model is None:
         return [], []
-    return [
-        _node(nodes.sqs_queue(sandbox.region, sandbox.account_id, name), name, "sqs")
-        for name in queue_model.objects.filter(sandbox=sandbox).values_list("name", flat=True)
-    ], []
+    found, edges = [], []
+    for name, attributes in queue_model.objects.filter(sandbox=sandbox).values_list("name", "attributes"):
+        arn = nodes.sqs_queue(sandbox.region, sandbox.account_id, name)
+        found.append(_node(arn, name, "sqs"))
+        redrive = (attributes or {}).get("RedrivePolicy") if isinstance(attributes, dict) else None
+        try:
+            target = json.loads(redrive).get("deadLetterTargetArn") if redrive else None
+        except (ValueError, AttributeError):
+            target = None
+        if isinstance(target, str) and target:
+            edges.append(_edge(arn, target, "dead-letter queue"))
+    return found, edges
 
 
 def _sns(sandbox: Sandbox) -> tuple[list[GraphNode], list[GraphEdge]]:

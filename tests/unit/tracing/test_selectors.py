@@ -96,3 +96,30 @@ def test_only_watchers_read_the_feeds(cast, client, broadcasts):
     page = client.get(f"{base}/traces/{trace_id}/")
     assert page.status_code == 200 and b"trace-hops" in page.content
     assert client.get(f"{base}/traces/not-a-trace/").status_code == 404
+
+
+def test_queues_topics_subscriptions_and_dead_letter_queues_are_drawn(cast):
+    import json
+
+    from serverless_lab.cloud.sns.models import Subscription, Topic
+    from serverless_lab.cloud.sqs.models import Queue
+
+    sandbox = cast.sandbox
+    queue_arn = f"arn:aws:sqs:{sandbox.region}:{sandbox.account_id}"
+    topic_arn = f"arn:aws:sns:{sandbox.region}:{sandbox.account_id}:alerts"
+    redrive = json.dumps({"deadLetterTargetArn": f"{queue_arn}:jobs-dlq", "maxReceiveCount": "3"})
+    for name, attributes in (("jobs", {"RedrivePolicy": redrive}), ("jobs-dlq", {})):
+        Queue.objects.create(sandbox=sandbox, name=name, attributes=attributes, created_ms=0, modified_ms=0)
+    topic = Topic.objects.create(sandbox=sandbox, name="alerts")
+    Subscription.objects.create(sandbox=sandbox, topic=topic, protocol="sqs", endpoint=f"{queue_arn}:jobs")
+    graph = selectors.sandbox_graph(sandbox=sandbox)
+    assert {node["id"]: node["service"] for node in graph["nodes"]} == {
+        "client": "client",
+        f"{queue_arn}:jobs": "sqs",
+        f"{queue_arn}:jobs-dlq": "sqs",
+        topic_arn: "sns",
+    }
+    assert sorted((e["from_node"], e["to_node"], e["label"]) for e in graph["edges"]) == [
+        (topic_arn, f"{queue_arn}:jobs", "sqs"),
+        (f"{queue_arn}:jobs", f"{queue_arn}:jobs-dlq", "dead-letter queue"),
+    ]
