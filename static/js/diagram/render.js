@@ -80,7 +80,7 @@ export function createDiagram(container, state, { reducedMotion = false, onNodeS
 
   function layout() {
     const graph = new graphlib.Graph();
-    graph.setGraph({ rankdir: "LR", nodesep: 28, ranksep: 96, marginx: PAD, marginy: PAD });
+    graph.setGraph({ rankdir: "LR", nodesep: 28, ranksep: 150, marginx: PAD, marginy: PAD });
     graph.setDefaultEdgeLabel(() => ({}));
     for (const id of state.nodes.keys()) graph.setNode(id, { width: NODE_W, height: NODE_H });
     for (const edge of state.edges.values()) graph.setEdge(edge.from, edge.to);
