@@ -131,29 +131,26 @@ TEMPLATES = [
 
 # --- Database: PostgreSQL through DATABASE_URL, else a SQLite file in var/ -------------------
 DATABASE_URL = env_str("DATABASE_URL")
+# SQLite serves the web server and the Celery worker at once: WAL, IMMEDIATE write transactions and
+# a busy timeout make concurrent writers wait their turn instead of failing with "database is locked".
+SQLITE_OPTIONS = {
+    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    "transaction_mode": "IMMEDIATE",
+    "timeout": 20,
+}
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
-    DATABASES = {
-        "default": {
-            "ENGINE": "django.db.backends.sqlite3",
-            "NAME": VAR_DIR / "db.sqlite3",
-            # WAL + IMMEDIATE: the web server and the Celery worker write concurrently.
-            "OPTIONS": {
-                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-                "transaction_mode": "IMMEDIATE",
-                "timeout": 20,
-            },
-            # Keep connections: the endpoint's thread pool would otherwise reconnect (and re-run the
-            # PRAGMAs) on every request.
-            "CONN_MAX_AGE": 600,
-        }
-    }
+    DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": VAR_DIR / "db.sqlite3"}}
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    DATABASES["default"]["OPTIONS"] = SQLITE_OPTIONS
+    # Keep connections: the endpoint's thread pool would otherwise reconnect (and re-run the
+    # PRAGMAs) on every request.
+    DATABASES["default"]["CONN_MAX_AGE"] = 600
 # The test database gets this process's id so parallel test runs on one machine never collide; the
 # live servers that the integration tier starts are pointed at it through DATABASE_URL.
-_engine = DATABASES["default"]["ENGINE"]
-if _engine.endswith("sqlite3"):
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test_{os.getpid()}.sqlite3")}
 else:
     DATABASES["default"]["TEST"] = {"NAME": f"test_serverless_lab_{os.getpid()}"}
