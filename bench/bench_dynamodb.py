@@ -12,16 +12,12 @@ p50/p99 as ratios of moto's (lower is better; the issue's target is p50 <= 1.0x)
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -29,41 +25,10 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-ROOT = Path(__file__).resolve().parent.parent
-PYTHON = sys.executable
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from harness import bench_sandbox, free_port, moto, percentile, process, timed, uvicorn, wait  # noqa: E402
+
 TABLE = "bench"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for_port(port: int, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise TimeoutError(f"nothing listens on port {port}")
-
-
-@contextmanager
-def process(args: list[str], env: dict[str, str], log: Path) -> Iterator[None]:
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        yield
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 @contextmanager
@@ -72,44 +37,16 @@ def serverless_lab(workdir: Path) -> Iterator[tuple[str, str, str]]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
     env |= {"LAB_VAR_DIR": str(workdir / "var"), "LAB_PUBLIC_URL": f"http://127.0.0.1:{port}", "LOG_LEVEL": "WARNING"}
-    manage = [PYTHON, "manage.py"]
-    subprocess.run([*manage, "migrate", "-v0"], cwd=ROOT, env=env, check=True)
-    created = subprocess.run(
-        [*manage, "sandbox", "create", "--user", "bench", "--create-user", "--json"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    credentials = json.loads(created.stdout)
-    # The benchmark measures speed, not the per-sandbox rate quota.
-    subprocess.run(
-        [
-            *manage,
-            "shell",
-            "-c",
-            "from serverless_lab.sandboxes.models import Sandbox; "
-            f"Sandbox.objects.filter(pk={credentials['id']}).update(max_requests_per_second=1_000_000)",
-        ],
-        cwd=ROOT,
-        env=env,
-        check=True,
-    )
-    server = [PYTHON, "-m", "uvicorn", "serverless_lab.asgi:application", "--host", "127.0.0.1", "--port", str(port)]
-    server += ["--no-access-log", "--lifespan", "off", "--log-level", "warning"]
-    with process(server, env, workdir / "lab.log"):
-        wait_for_port(port)
+    credentials = bench_sandbox(env)
+    with process(uvicorn(port), env, workdir / "lab.log"):
+        wait(port)
         yield f"http://127.0.0.1:{port}/aws/", credentials["access_key_id"], credentials["secret_access_key"]
 
 
 @contextmanager
-def moto(workdir: Path) -> Iterator[tuple[str, str, str]]:
-    port = free_port()
-    server = [PYTHON, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
-    with process(server, dict(os.environ), workdir / "moto.log"):
-        wait_for_port(port)
-        yield f"http://127.0.0.1:{port}", "testing", "testing"
+def moto_server(workdir: Path) -> Iterator[tuple[str, str, str]]:
+    with moto(workdir) as endpoint:
+        yield endpoint, "testing", "testing"
 
 
 def client(endpoint: str, key: str, secret: str) -> Any:
@@ -121,16 +58,6 @@ def client(endpoint: str, key: str, secret: str) -> Any:
         aws_secret_access_key=secret,
         config=Config(retries={"max_attempts": 1}),
     )
-
-
-def timed(count: int, call: Callable[[int], Any]) -> list[float]:
-    call(0)  # warm the connection and caches
-    samples = []
-    for index in range(count):
-        start = time.perf_counter()
-        call(index)
-        samples.append(time.perf_counter() - start)
-    return samples
 
 
 def load(ddb: Any, partition: int) -> None:
@@ -194,11 +121,6 @@ def run_suite(ddb: Any, args: argparse.Namespace) -> dict[str, list[float]]:
     }
 
 
-def percentile(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--count", type=int, default=500, help="calls per operation (default 500)")
@@ -207,7 +129,7 @@ def main() -> None:
     results: dict[str, dict[str, list[float]]] = {}
     with tempfile.TemporaryDirectory(prefix="bench-dynamodb-") as tmp:
         workdir = Path(tmp)
-        for name, server in (("lab", serverless_lab), ("moto", moto)):
+        for name, server in (("lab", serverless_lab), ("moto", moto_server)):
             with server(workdir) as (endpoint, key, secret):
                 results[name] = run_suite(client(endpoint, key, secret), args)
     columns = ("lab p50", "lab p99", "lab ops/s", "moto p50", "moto p99", "moto ops/s", "p50 ratio", "p99 ratio")

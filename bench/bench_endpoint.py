@@ -20,7 +20,8 @@ import boto3
 from botocore.config import Config
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_s3 import moto, percentile, serverless_lab  # noqa: E402
+from bench_s3 import serverless_lab  # noqa: E402
+from harness import moto, percentile  # noqa: E402
 
 
 def measure(endpoint: str, key: str, secret: str, calls: int) -> list[float]:

@@ -11,15 +11,11 @@ ratio of moto's (lower is better; the issue's target is <= 1.0x).
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -27,40 +23,8 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-ROOT = Path(__file__).resolve().parent.parent
-PYTHON = sys.executable
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for_port(port: int, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise TimeoutError(f"nothing listens on port {port}")
-
-
-@contextmanager
-def process(args: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        yield proc
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from harness import bench_sandbox, free_port, moto, percentile, process, timed, uvicorn, wait  # noqa: E402
 
 
 @contextmanager
@@ -69,57 +33,10 @@ def serverless_lab(workdir: Path) -> Iterator[tuple[str, dict[str, str]]]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "MEDIA_ROOT")}
     env |= {"LAB_VAR_DIR": str(workdir / "var"), "LAB_PUBLIC_URL": f"http://127.0.0.1:{port}", "LOG_LEVEL": "WARNING"}
-    manage = [PYTHON, "manage.py"]
-    subprocess.run([*manage, "migrate", "-v0"], cwd=ROOT, env=env, check=True)
-    created = subprocess.run(
-        [*manage, "sandbox", "create", "--user", "bench", "--create-user", "--json"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    credentials = json.loads(created.stdout)
-    # The benchmark measures speed, not the per-sandbox rate quota.
-    subprocess.run(
-        [
-            *manage,
-            "shell",
-            "-c",
-            f"from serverless_lab.sandboxes.models import Sandbox; Sandbox.objects.filter(pk={credentials['id']})"
-            ".update(max_requests_per_second=1_000_000, max_storage_bytes=50 * 1024**3)",
-        ],
-        cwd=ROOT,
-        env=env,
-        check=True,
-    )
-    server = [
-        PYTHON,
-        "-m",
-        "uvicorn",
-        "serverless_lab.asgi:application",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--no-access-log",
-        "--lifespan",
-        "off",
-        "--log-level",
-        "warning",
-    ]
-    with process(server, env, workdir / "lab.log"):
-        wait_for_port(port)
+    credentials = bench_sandbox(env)
+    with process(uvicorn(port), env, workdir / "lab.log"):
+        wait(port)
         yield f"http://127.0.0.1:{port}/aws/", credentials
-
-
-@contextmanager
-def moto(workdir: Path) -> Iterator[str]:
-    port = free_port()
-    server = [PYTHON, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
-    with process(server, dict(os.environ), workdir / "moto.log"):
-        wait_for_port(port)
-        yield f"http://127.0.0.1:{port}"
 
 
 def client(endpoint: str, key: str, secret: str) -> Any:
@@ -131,16 +48,6 @@ def client(endpoint: str, key: str, secret: str) -> Any:
         aws_secret_access_key=secret,
         config=Config(retries={"max_attempts": 1}, s3={"addressing_style": "path"}),
     )
-
-
-def timed(count: int, call: Callable[[int], Any]) -> list[float]:
-    call(0)  # warm the connection and caches
-    samples = []
-    for index in range(count):
-        start = time.perf_counter()
-        call(index)
-        samples.append(time.perf_counter() - start)
-    return samples
 
 
 def run_suite(s3: Any, args: argparse.Namespace) -> dict[str, list[float]]:
@@ -159,11 +66,6 @@ def run_suite(s3: Any, args: argparse.Namespace) -> dict[str, list[float]]:
         args.lists, lambda i: s3.list_objects_v2(Bucket="bench-list")["KeyCount"] == 1000 or sys.exit("short listing")
     )
     return results
-
-
-def percentile(samples: list[float], fraction: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 def main() -> None:

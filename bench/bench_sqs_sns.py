@@ -18,15 +18,12 @@ Celery worker, as AWS delivers asynchronously.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
@@ -36,41 +33,10 @@ from urllib.parse import urlsplit, urlunsplit
 import boto3
 from botocore.config import Config
 
-ROOT = Path(__file__).resolve().parent.parent
-PYTHON = sys.executable
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from harness import PYTHON, bench_sandbox, free_port, moto, percentile, process, timed, uvicorn, wait  # noqa: E402
+
 BODY = "x" * 1024
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for_port(port: int, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise TimeoutError(f"nothing listens on port {port}")
-
-
-@contextmanager
-def process(args: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        yield proc
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 @contextmanager
@@ -120,44 +86,7 @@ def _serverless_lab(workdir: Path, database_url: str, prefix: str) -> Iterator[t
         "LAB_PUBLIC_URL": f"http://127.0.0.1:{port}",
         "LOG_LEVEL": "WARNING",
     }
-    manage = [PYTHON, "manage.py"]
-    subprocess.run([*manage, "migrate", "-v0"], cwd=ROOT, env=env, check=True)
-    created = subprocess.run(
-        [*manage, "sandbox", "create", "--user", "bench", "--create-user", "--json"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    credentials = json.loads(created.stdout)
-    subprocess.run(  # the benchmark measures speed, not the per-sandbox rate quota
-        [
-            *manage,
-            "shell",
-            "-c",
-            "from serverless_lab.sandboxes.models import Sandbox; "
-            f"Sandbox.objects.filter(pk={credentials['id']}).update(max_requests_per_second=1_000_000)",
-        ],
-        cwd=ROOT,
-        env=env,
-        check=True,
-    )
-    server = [
-        PYTHON,
-        "-m",
-        "uvicorn",
-        "serverless_lab.asgi:application",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--no-access-log",
-        "--lifespan",
-        "off",
-        "--log-level",
-        "warning",
-    ]
+    credentials = bench_sandbox(env)
     worker = [
         PYTHON,
         "-m",
@@ -176,20 +105,10 @@ def _serverless_lab(workdir: Path, database_url: str, prefix: str) -> Iterator[t
         "--without-gossip",
         "--without-mingle",
     ]
-    with process(server, env, workdir / "lab.log"), process(worker, env, workdir / "worker.log"):
-        wait_for_port(port)
+    with process(uvicorn(port), env, workdir / "lab.log"), process(worker, env, workdir / "worker.log"):
+        wait(port)
         time.sleep(3)  # let the worker connect to the broker
         yield f"http://127.0.0.1:{port}/aws/", credentials
-
-
-@contextmanager
-def moto(workdir: Path) -> Iterator[str]:
-    port = free_port()
-    with process(
-        [PYTHON, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], dict(os.environ), workdir / "moto.log"
-    ):
-        wait_for_port(port)
-        yield f"http://127.0.0.1:{port}"
 
 
 def clients(endpoint: str, key: str, secret: str) -> tuple[Any, Any]:
@@ -203,17 +122,6 @@ def clients(endpoint: str, key: str, secret: str) -> tuple[Any, Any]:
         config=config,
     )
     return make("sqs"), make("sns")
-
-
-def timed(count: int, call: Callable[[int], Any]) -> list[float]:
-    """Latency samples of ``call``; a call that returns a float reports its own latency."""
-    call(-1)  # warm the connection and caches
-    samples = []
-    for index in range(count):
-        start = time.perf_counter()
-        reported = call(index)
-        samples.append(reported if isinstance(reported, float) else time.perf_counter() - start)
-    return samples
 
 
 def run_suite(sqs: Any, sns: Any, args: argparse.Namespace) -> dict[str, list[float]]:
@@ -279,11 +187,6 @@ def run_suite(sqs: Any, sns: Any, args: argparse.Namespace) -> dict[str, list[fl
     results["publish -> 3 SQS delivered"] = timed(args.publishes, publish_delivered)
     results["publish (call only)"] = timed(args.publishes, lambda i: sns.publish(TopicArn=topic, Message="x"))
     return results
-
-
-def percentile(samples: list[float], fraction: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 def main() -> None:
