@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from serverless_lab.sandboxes.models import Sandbox
 
-from . import exceptions, logic, storage
+from . import exceptions, logic, notifications, storage
 from .models import NULL_VERSION, Bucket, MultipartUpload, Object, Part
 
 logger = logging.getLogger(__name__)
@@ -202,12 +202,8 @@ def put_bucket_notification_configuration(*, sandbox: Sandbox, name: str, config
 
 
 def notification_targets(bucket: Bucket, event_name: str, key: str) -> list[str]:
-    """The ARNs of configured targets that ``event_name`` on ``key`` should reach.
-
-    This is the delivery seam: the Lambda service will queue an invocation per Lambda ARN from
-    here (after commit). Until then nothing is delivered, and SQS/SNS/EventBridge targets wait for
-    their services too.
-    """
+    """The ARNs of configured targets that ``event_name`` on ``key`` should reach (the console
+    shows them; notifications.py delivers to the Lambda ones)."""
     arns = []
     for list_name, arn_name in _NOTIFICATION_TARGETS:
         for target in bucket.notification.get(list_name, []):
@@ -217,15 +213,11 @@ def notification_targets(bucket: Bucket, event_name: str, key: str) -> list[str]
     return arns
 
 
-def _object_event(bucket: Bucket, event_name: str, key: str) -> None:
-    """The notification seam: called inside the write's transaction for every object event.
-
-    The Lambda issue replaces the log line with ``transaction.on_commit`` + a Celery task that
-    invokes each Lambda target with S3's event record; until then nothing is delivered.
-    """
-    targets = notification_targets(bucket, event_name, key)
-    if targets:
-        logger.info("S3 event %s on %s/%s matches %s (not delivered yet)", event_name, bucket.name, key, targets)
+def _object_event(bucket: Bucket, event_name: str, key: str, obj: Object | None = None) -> None:
+    """Called inside the write's transaction for every object event: Lambda targets get S3's event
+    record after commit (notifications.py); other targets are matched but not delivered yet."""
+    if bucket.notification:
+        notifications.deliver(bucket, event_name, key, obj)
 
 
 def _check_tags(tags: list[dict[str, str]]) -> None:
@@ -274,7 +266,7 @@ def _store_version(
             obj.content_type = fields.content_type or "binary/octet-stream"
             obj.metadata, obj.headers, obj.tags = fields.metadata, fields.headers, fields.tags
             obj.save()
-            _object_event(bucket, event_name, key)
+            _object_event(bucket, event_name, key, obj)
             return obj
     except BaseException:
         storage.delete_now([storage_name])
@@ -368,7 +360,7 @@ def _delete_one(bucket: Bucket, key: str, version_id: str | None) -> DeleteOutco
         was_latest = obj.is_latest
         storage.delete_on_commit([obj.storage_name])
         obj.delete()
-        _object_event(bucket, "s3:ObjectRemoved:Delete", key)
+        _object_event(bucket, "s3:ObjectRemoved:Delete", key, obj)
         if was_latest:
             newest = Object.objects.filter(bucket=bucket, key=key).order_by("-last_modified", "-pk").first()
             if newest is not None:
@@ -384,7 +376,7 @@ def _delete_one(bucket: Bucket, key: str, version_id: str | None) -> DeleteOutco
         return DeleteOutcome(key, None, False)
     marker = _insert_version(bucket, key, is_delete_marker=True)
     marker.save()
-    _object_event(bucket, "s3:ObjectRemoved:DeleteMarkerCreated", key)
+    _object_event(bucket, "s3:ObjectRemoved:DeleteMarkerCreated", key, marker)
     return DeleteOutcome(key, marker.version_id, True, marker.version_id)
 
 
