@@ -37,13 +37,12 @@ from .expressions.nodes import (
     In,
     Node,
     Not,
-    Or,
     Path,
     PathElement,
     UpdateClauses,
     Value,
 )
-from .expressions.parser import BOOLEAN_FUNCTIONS, CONDITION_FUNCTIONS
+from .expressions.parser import BOOLEAN_FUNCTIONS, CONDITION_FUNCTIONS, BooleanGrammar
 from .expressions.projection import Projection
 from .expressions.update import Update
 from .types import AttributeValue, Item, KeySchema, check_key_value, validate_value
@@ -119,7 +118,7 @@ class _Compiled:
     update: UpdateClauses | None = None
 
 
-class _Parser:
+class _Parser(BooleanGrammar):
     def __init__(self, text: str) -> None:
         self.tokens = _tokenize(text)
         self.pos = 0
@@ -310,26 +309,6 @@ class _Parser:
         return self.operand()
 
     # --- conditions -------------------------------------------------------------------
-
-    def condition(self) -> Node:
-        node = self.conjunction()
-        while self.at_keyword("OR"):
-            self.advance()
-            node = Or(node, self.conjunction())
-        return node
-
-    def conjunction(self) -> Node:
-        node = self.negation()
-        while self.at_keyword("AND"):
-            self.advance()
-            node = And(node, self.negation())
-        return node
-
-    def negation(self) -> Node:
-        if self.at_keyword("NOT"):
-            self.advance()
-            return Not(self.negation())
-        return self.predicate()
 
     def predicate(self) -> Node:
         if self.at("("):

@@ -49,7 +49,32 @@ _KEYWORDS = frozenset({"AND", "OR", "NOT", "BETWEEN", "IN"})
 _CLAUSES = ("SET", "REMOVE", "ADD", "DELETE")
 
 
-class _Parser:
+class BooleanGrammar:
+    """OR binds loosest, then AND, then NOT: the precedence both the expression language and
+    PartiQL's WHERE use. A parser supplies ``at_keyword``, ``advance`` and ``predicate``."""
+
+    def condition(self) -> Node:
+        node = self.conjunction()
+        while self.at_keyword("OR"):  # type: ignore[attr-defined]
+            self.advance()  # type: ignore[attr-defined]
+            node = Or(node, self.conjunction())
+        return node
+
+    def conjunction(self) -> Node:
+        node = self.negation()
+        while self.at_keyword("AND"):  # type: ignore[attr-defined]
+            self.advance()  # type: ignore[attr-defined]
+            node = And(node, self.negation())
+        return node
+
+    def negation(self) -> Node:
+        if self.at_keyword("NOT"):  # type: ignore[attr-defined]
+            self.advance()  # type: ignore[attr-defined]
+            return Not(self.negation())
+        return self.predicate()  # type: ignore[attr-defined, no-any-return]
+
+
+class _Parser(BooleanGrammar):
     def __init__(self, text: str, kind: str) -> None:
         self.text = text
         self.kind = kind
@@ -185,26 +210,6 @@ class _Parser:
         return node
 
     # --- conditions -----------------------------------------------------------------
-
-    def condition(self) -> Node:
-        node = self.conjunction()
-        while self.at_keyword("OR"):
-            self.advance()
-            node = Or(node, self.conjunction())
-        return node
-
-    def conjunction(self) -> Node:
-        node = self.negation()
-        while self.at_keyword("AND"):
-            self.advance()
-            node = And(node, self.negation())
-        return node
-
-    def negation(self) -> Node:
-        if self.at_keyword("NOT"):
-            self.advance()
-            return Not(self.negation())
-        return self.predicate()
 
     def predicate(self) -> Node:
         if self.at_op("("):
