@@ -9,6 +9,10 @@ urlpatterns = [
     path("sandboxes/", include("serverless_lab.sandboxes.urls")),
     path("", include("serverless_lab.tracing.urls")),
     path("sandboxes/<int:sandbox_id>/s3/", include("serverless_lab.cloud.s3.urls")),
+    path("sandboxes/<int:sandbox_id>/lambda/", include("serverless_lab.cloud.lambda_.urls")),
+    path("sandboxes/<int:sandbox_id>/dynamodb/", include("serverless_lab.cloud.dynamodb.urls")),
+    path("sandboxes/<int:sandbox_id>/sqs/", include("serverless_lab.cloud.sqs.urls")),
+    path("sandboxes/<int:sandbox_id>/sns/", include("serverless_lab.cloud.sns.urls")),
     path("lessons/", include("lessons.urls")),
     path("", include("serverless_lab.web.urls")),
 ]

@@ -1,0 +1,3 @@
+"""The DynamoDB console views."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""The Lambda console views."""
+
+from __future__ import annotations

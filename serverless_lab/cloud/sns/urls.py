@@ -1,0 +1,10 @@
+"""The SNS console of one sandbox, under ``sandboxes/<sandbox_id>/sns/``."""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from . import views  # noqa: F401  (the console views land here)
+
+app_name = "sns"
+urlpatterns: list = []

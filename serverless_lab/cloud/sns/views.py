@@ -1,0 +1,3 @@
+"""The SNS console views."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""The SQS console views."""
+
+from __future__ import annotations
