@@ -124,3 +124,22 @@ class Invocation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.request_id}#{self.attempt}"
+
+
+class TestEvent(models.Model):
+    """A saved test event of the Lambda console (AWS keeps these per function, too)."""
+
+    __test__ = False  # not a pytest test class, despite the name
+
+    sandbox = models.ForeignKey(Sandbox, on_delete=models.CASCADE, related_name="lambda_test_events")
+    function = models.ForeignKey(Function, on_delete=models.CASCADE, related_name="test_events")
+    name = models.CharField(max_length=25)  # AWS: 1–25 letters, digits, '-', '_', '.'
+    payload = models.TextField()  # JSON text, as typed
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["function", "name"], name="lambda_test_event_name_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.function_id}:{self.name}"
