@@ -30,9 +30,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_s3 import PYTHON, ROOT, free_port, percentile, process, wait_for_port  # noqa: E402
-
-sys.path.insert(0, str(ROOT))
+from harness import PYTHON, free_port, percentile, process, wait  # noqa: E402
 
 
 def fresh_postgres(server_url: str) -> str:
@@ -248,7 +246,7 @@ def main() -> None:
         off_server, off_url = server(env, workdir, tracing=False)
         with on_server as on_process, off_server as off_process:
             for url in (on_url, off_url):
-                wait_for_port(int(url.rsplit(":", 1)[1]))
+                wait(int(url.rsplit(":", 1)[1]))
             samples, cpu = overhead(
                 {True: on_url, False: off_url},
                 {True: on_process.pid, False: off_process.pid},
