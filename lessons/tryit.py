@@ -92,4 +92,81 @@ def _lambda_s3_event(session: Any) -> list[Step]:
     return steps
 
 
-ACTIONS: dict[str, Callable[[Any], list[Step]]] = {"s3-upload": _s3_upload, "lambda-s3-event": _lambda_s3_event}
+def _queue(sqs: Any, name: str, steps: list[Step], attributes: dict[str, str] | None = None) -> tuple[str, str]:
+    """Create (or find: CreateQueue is idempotent) a queue; returns its URL and ARN."""
+    url = sqs.create_queue(QueueName=name, Attributes=attributes or {})["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    steps.append({"call": "CreateQueue", "detail": url})
+    return url, arn
+
+
+def _receive(sqs: Any, url: str, *, wait: int = 5) -> list[dict[str, Any]]:
+    return list(sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=wait).get("Messages", []))
+
+
+def _sns_fanout(session: Any) -> list[Step]:
+    """Publish once to a topic with two subscribed queues and show the copy each queue received."""
+    sns, sqs = session.client("sns"), session.client("sqs")
+    steps: list[Step] = []
+    topic = sns.create_topic(Name="try-it-orders")["TopicArn"]
+    steps.append({"call": "CreateTopic", "detail": topic})
+    queues = {}
+    for name in ("try-it-billing", "try-it-shipping"):
+        url, arn = _queue(sqs, name, steps)
+        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
+        steps.append({"call": "Subscribe", "detail": f"{name} (sqs) to try-it-orders"})
+        queues[name] = url
+    message = json.dumps({"order_id": f"o-{now():%H%M%S}", "total": 42})
+    published = sns.publish(TopicArn=topic, Message=message, Subject="OrderPlaced")
+    steps.append({"call": "Publish", "detail": f"{message} (MessageId {published['MessageId']})"})
+    for name, url in queues.items():
+        received = [m for m in _receive(sqs, url) if published["MessageId"] in m["Body"]]
+        for item in received:
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=item["ReceiptHandle"])
+        if received:
+            steps.append({"call": "ReceiveMessage", "detail": f"{name} got its copy:"})
+            steps.append({"call": "Event", "detail": json.dumps(json.loads(received[0]["Body"]), indent=2)})
+        else:
+            steps.append({"call": "ReceiveMessage", "detail": f"{name}: nothing yet (delivery is asynchronous)"})
+    return steps
+
+
+def _sqs_dead_letter(session: Any) -> list[Step]:
+    """Receive a message without deleting it until SQS moves it to the dead-letter queue."""
+    sqs = session.client("sqs")
+    steps: list[Step] = []
+    dlq_url, dlq_arn = _queue(sqs, "try-it-jobs-dlq", steps)
+    policy = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 2})
+    url, _ = _queue(sqs, "try-it-jobs", steps, {"RedrivePolicy": policy})
+    steps.append({"call": "SetQueueAttributes", "detail": f"RedrivePolicy {policy}"})
+    body = json.dumps({"job": f"j-{now():%H%M%S}", "poison": True})
+    sqs.send_message(QueueUrl=url, MessageBody=body)
+    steps.append({"call": "SendMessage", "detail": body})
+    for attempt in (1, 2, 3):
+        got = [
+            m
+            for m in sqs.receive_message(
+                QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0, AttributeNames=["ApproximateReceiveCount"]
+            ).get("Messages", [])
+            if m["Body"] == body
+        ]
+        if got:
+            count = got[0]["Attributes"]["ApproximateReceiveCount"]
+            detail = f"receive {attempt}: got it (receive count {count}), crashed, did not delete it"
+        else:
+            detail = f"receive {attempt}: empty, the message is no longer in try-it-jobs"
+        steps.append({"call": "ReceiveMessage", "detail": detail})
+    moved = [m for m in _receive(sqs, dlq_url, wait=2) if m["Body"] == body]
+    for item in moved:
+        sqs.delete_message(QueueUrl=dlq_url, ReceiptHandle=item["ReceiptHandle"])
+    where = "found it in try-it-jobs-dlq" if moved else "not in try-it-jobs-dlq yet"
+    steps.append({"call": "ReceiveMessage", "detail": f"dead-letter queue: {where}"})
+    return steps
+
+
+ACTIONS: dict[str, Callable[[Any], list[Step]]] = {
+    "s3-upload": _s3_upload,
+    "lambda-s3-event": _lambda_s3_event,
+    "sns-fanout": _sns_fanout,
+    "sqs-dead-letter": _sqs_dead_letter,
+}

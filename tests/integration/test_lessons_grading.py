@@ -26,6 +26,8 @@ EXERCISES = [
     "ddb-scores-gsi",
     "lambda-hello",
     "lambda-config",
+    "sqs-orders-dlq",
+    "sns-alerts-fanout",
 ]
 
 
