@@ -78,3 +78,23 @@ class Deduplication(models.Model):
 
     def __str__(self) -> str:
         return self.dedup_id
+
+
+class DepthSample(models.Model):
+    """A queue's depth at one moment, for the console's chart.
+
+    Recorded only while somebody watches the queue's console page (its depth panel polls), and only
+    when the depth changed or the last sample is old, so an unwatched queue costs nothing.
+    """
+
+    queue = models.ForeignKey(Queue, on_delete=models.CASCADE, related_name="depth_samples")
+    at_ms = models.BigIntegerField()
+    visible = models.PositiveIntegerField()
+    in_flight = models.PositiveIntegerField()
+    delayed = models.PositiveIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["queue", "at_ms"], name="sqs_depth_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.queue_id}@{self.at_ms}"
