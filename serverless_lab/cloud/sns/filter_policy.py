@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 MAX_KEYS = 5
@@ -265,3 +266,205 @@ def _in_range(operand: list[Any], number: float) -> bool:
         if not ok:
             return False
     return True
+
+
+# --- explaining ---------------------------------------------------------------------------------
+# The console's filter-policy tester: the same decisions as ``matches`` (each condition is judged by
+# ``_condition_matches`` itself), with a sentence per key and per condition saying why.
+
+
+@dataclass
+class ConditionCheck:
+    condition: str  # the condition as JSON
+    matched: bool
+    reason: str
+
+
+@dataclass
+class KeyCheck:
+    key: str  # a key, a dotted path into the body, "$or", or "alternative N"
+    matched: bool
+    reason: str
+    conditions: list[ConditionCheck] = field(default_factory=list)
+    children: list[KeyCheck] = field(default_factory=list)  # nested keys, or $or's alternatives
+
+
+@dataclass
+class Explanation:
+    matched: bool
+    summary: str
+    checks: list[KeyCheck] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def _show(value: Any) -> str:
+    if value is _MISSING:
+        return "(missing)"
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return json.dumps(value, ensure_ascii=False)
+
+
+def explain(policy: dict[str, Any], document: dict[str, Any]) -> Explanation:
+    """Why ``document`` matches ``policy`` or not; ``matched`` always equals ``matches(policy, document)``."""
+    checks = _explain_keys(policy, document, "")
+    failed = [check.key for check in checks if not check.matched]
+    if not failed:
+        return Explanation(True, "It matches: every key of the policy matched, so SNS delivers the message.", checks)
+    names = ", ".join(failed)
+    return Explanation(
+        False,
+        f"It does not match: {names} did not match (all keys must), so SNS filters the message out "
+        "for this subscription.",
+        checks,
+    )
+
+
+def _explain_keys(policy: dict[str, Any], document: Any, prefix: str) -> list[KeyCheck]:
+    checks = []
+    for key, conditions in policy.items():
+        if key == "$or":
+            alternatives = []
+            for number, alternative in enumerate(conditions, 1):
+                inner = _explain_keys(alternative, document, prefix)
+                ok = all(check.matched for check in inner)
+                reason = "all of its keys match" if ok else "not all of its keys match"
+                alternatives.append(KeyCheck(f"alternative {number}", ok, reason, children=inner))
+            ok = any(alternative.matched for alternative in alternatives)
+            reason = "at least one alternative matches" if ok else "none of the alternatives matches"
+            checks.append(KeyCheck("$or", ok, reason, children=alternatives))
+            continue
+        path = prefix + key
+        value = document.get(key, _MISSING) if isinstance(document, dict) else _MISSING
+        if isinstance(conditions, dict):
+            checks.append(_explain_object(path, conditions, value))
+        else:
+            results = [
+                ConditionCheck(json.dumps(c, ensure_ascii=False), ok := _condition_matches(c, value), _why(c, value, ok))
+                for c in conditions
+            ]
+            ok = any(result.matched for result in results)
+            if value is _MISSING:
+                reason = "the message has no such key"
+            else:
+                reason = f"value {_show(value)}"
+            reason += ": one condition matches" if ok else (
+                ": no condition matches" if len(results) > 1 else ": the condition does not match"
+            )
+            checks.append(KeyCheck(path, ok, reason, results))
+    return checks
+
+
+def _explain_object(path: str, conditions: dict[str, Any], value: Any) -> KeyCheck:
+    candidates = [c for c in (value if isinstance(value, list) else [value]) if isinstance(c, dict)]
+    if not candidates:
+        reason = "the message has no such key" if value is _MISSING else f"value {_show(value)} is not a JSON object"
+        return KeyCheck(path, False, reason + ", and the policy looks inside it")
+    tried = [_explain_keys(conditions, candidate, path + ".") for candidate in candidates]
+    for inner in tried:
+        if all(check.matched for check in inner):
+            reason = "its keys match" if len(candidates) == 1 else "one object of the array matches"
+            return KeyCheck(path, True, reason, children=inner)
+    reason = "its keys do not all match" if len(candidates) == 1 else "no object of the array matches"
+    return KeyCheck(path, False, reason, children=tried[0])
+
+
+def _why(condition: Any, value: Any, matched: bool) -> str:
+    if isinstance(condition, dict) and "exists" in condition:
+        present = value is not _MISSING
+        if condition["exists"]:
+            return "the key is present" if present else "the key is missing"
+        return "the key is missing, as required" if not present else "the key is present, but must be missing"
+    if value is _MISSING:
+        return "the key is missing: only {\"exists\": false} matches a missing key"
+    if isinstance(value, list):
+        if isinstance(condition, dict) and "anything-but" in condition:
+            if not value:
+                return "an empty array has nothing to compare"
+            if matched:
+                return "no element of the array is excluded"
+            hit = next(v for v in value if not _scalar_matches(condition, v))
+            return f"element {_show(hit)} is excluded: {_scalar_why(condition, hit, False)}"
+        hits = [v for v in value if _scalar_matches(condition, v)]
+        if hits:
+            return f"element {_show(hits[0])} of the array matches: {_scalar_why(condition, hits[0], True)}"
+        return "no element of the array matches"
+    return _scalar_why(condition, value, matched)
+
+
+def _scalar_why(condition: Any, value: Any, matched: bool) -> str:
+    shown = _show(value)
+    if isinstance(condition, dict):
+        ((operator, operand),) = condition.items()
+        if operator in ("prefix", "suffix", "equals-ignore-case") and not isinstance(value, str):
+            return f"{shown} is not a string, and {operator} compares strings"
+        if operator == "prefix":
+            return f"{shown} {'starts' if matched else 'does not start'} with {_show(operand)}"
+        if operator == "suffix":
+            return f"{shown} {'ends' if matched else 'does not end'} with {_show(operand)}"
+        if operator == "equals-ignore-case":
+            return f"{shown} {'equals' if matched else 'differs from'} {_show(operand)} ignoring case"
+        if operator == "numeric":
+            number = _number(value)
+            if number is None:
+                return f"{shown} is not a number (give the attribute the Number type)"
+            for op, bound in zip(operand[0::2], operand[1::2], strict=True):
+                if not _in_range([op, bound], number):
+                    return f"{shown} is not {op} {_show(bound)}"
+            return f"{shown} is " + " and ".join(
+                f"{op} {_show(b)}" for op, b in zip(operand[0::2], operand[1::2], strict=True)
+            )
+        if operator == "anything-but":
+            if matched:
+                return f"{shown} is not among the excluded {_show(operand)}"
+            return f"{shown} is excluded by anything-but {_show(operand)}"
+        return f"unknown operator {operator}"
+    if condition is None or isinstance(condition, bool):
+        return f"{shown} {'is' if matched else 'is not'} {_show(condition)}"
+    if isinstance(condition, (int, float)):
+        if _number(value) is None:
+            return f"{shown} is not a number, so it cannot equal {_show(condition)}"
+        return f"{shown} {'=' if matched else '≠'} {_show(condition)}"
+    if not isinstance(value, str):
+        return f"{shown} is not a string, and {_show(condition)} matches the string exactly"
+    if matched:
+        return f"{shown} equals {_show(condition)}"
+    hint = " (case matters: try equals-ignore-case)" if value.lower() == condition.lower() else ""
+    return f"{shown} is not {_show(condition)}{hint}"
+
+
+def explain_message(
+    policy_text: str,
+    scope: str,
+    *,
+    attributes: dict[str, dict[str, Any]] | None = None,
+    body: str = "",
+) -> Explanation:
+    """Explain a policy (JSON text, validated; FilterPolicyError when invalid) against a message.
+
+    ``attributes`` are SNS message attributes (DataType/StringValue); ``body`` the message text.
+    """
+    policy = parse(policy_text, scope)
+    if scope == "MessageBody":
+        try:
+            document = json.loads(body)
+        except ValueError:
+            document = None
+        if not isinstance(document, dict):
+            return Explanation(
+                False,
+                "It does not match: with FilterPolicyScope MessageBody the message must be a JSON object, "
+                "and this one is not.",
+            )
+        return explain(policy, document)
+    attributes = attributes or {}
+    explanation = explain(policy, attributes_document(attributes))
+    for name, attribute in attributes.items():
+        data_type = attribute.get("DataType", "String")
+        if data_type.startswith("Binary"):
+            explanation.notes.append(f"{name} is a Binary attribute: filter policies never match Binary attributes.")
+        elif data_type.startswith("Number") and not isinstance(attributes_document({name: attribute}).get(name), float):
+            explanation.notes.append(f"{name} is not a valid number, so it is ignored.")
+        elif data_type == "String.Array" and name not in attributes_document({name: attribute}):
+            explanation.notes.append(f"{name} is not a JSON array, so it is ignored.")
+    return explanation
