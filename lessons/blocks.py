@@ -24,7 +24,14 @@ Syntax (documented in docs/lessons.md)::
     action: s3-upload           # a prepared action of lessons/tryit.py; without one: "coming soon"
     ```
 
-    ```diagram``` / ```editor``` / ```cost-calculator```   (optional YAML body)
+    ```editor
+    function: hello-editor      # the Lambda function Run creates or updates in the student's sandbox
+    starter: |                  # the code shown; its lambda_handler(event, context) is the handler
+      def lambda_handler(event, context): ...
+    event: {name: Ada}          # optional: what Run invokes it with (default {})
+    ```
+
+    ```diagram``` / ```cost-calculator``` / ```scaling-demo```   (optional YAML body: caption)
 
 Blocks are cut out of the Markdown *before* it is rendered and sanitised: each becomes a
 ``LABBLOCK<n>`` paragraph, and the page renders the block's validated data with a server template
@@ -33,19 +40,22 @@ Blocks are cut out of the Markdown *before* it is rendered and sanitised: each b
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from typing import Any
 
 import yaml
 
-BLOCK_KINDS = ("quiz", "exercise", "try", "diagram", "editor", "cost-calculator")
+BLOCK_KINDS = ("quiz", "exercise", "try", "diagram", "editor", "cost-calculator", "scaling-demo")
 _FENCE_OPEN = re.compile(r"^```(" + "|".join(re.escape(k) for k in BLOCK_KINDS) + r")[ \t]*$")
 TOKEN = "LABBLOCK{index}"
 TOKEN_RE = re.compile(r"<p>LABBLOCK(\d+)</p>")
 _ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _QUIZ_KEYS = {"id", "question", "multiple", "options"}
 _OPTION_KEYS = {"text", "correct", "explain"}
+_EDITOR_KEYS = {"function", "starter", "event", "caption"}
+_FUNCTION_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 @dataclass(frozen=True)
@@ -104,6 +114,27 @@ def _validate_quiz(data: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     }, problems
 
 
+def _validate_editor(data: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    problems: list[str] = []
+    if set(data) - _EDITOR_KEYS:
+        problems.append(f"an editor block takes {', '.join(sorted(_EDITOR_KEYS))}")
+    if not (isinstance(data.get("function"), str) and _FUNCTION_RE.match(data["function"])):
+        problems.append("an editor block needs a 'function' name (letters, digits, - and _, at most 64)")
+    if not _text(data.get("starter")):
+        problems.append("an editor block needs 'starter' code (use 'starter: |')")
+    try:
+        json.dumps(data.get("event", {}))
+    except (TypeError, ValueError):
+        problems.append("the 'event' must be plain JSON data (quote dates and times)")
+    clean = {
+        "function": data.get("function"),
+        "starter": str(data.get("starter") or "").rstrip() + "\n",
+        "event": data.get("event", {}),
+        "caption": str(data.get("caption") or "").strip(),
+    }
+    return clean, problems
+
+
 def _validate(kind: str, data: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     if kind == "quiz":
         return _validate_quiz(data)
@@ -118,7 +149,9 @@ def _validate(kind: str, data: dict[str, Any]) -> tuple[dict[str, Any], list[str
         if not _text(data.get("service")):
             problems.append("a try block needs the 'service' it fires an event at")
         return data, problems
-    # diagram / editor / cost-calculator: placeholders with an optional caption.
+    if kind == "editor":
+        return _validate_editor(data)
+    # diagram / cost-calculator / scaling-demo: an optional caption.
     if set(data) - {"caption"}:
         return data, [f"a {kind} block only takes a 'caption'"]
     return data, []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -168,6 +169,10 @@ class LessonPage:
     def has_cost_calculator(self) -> bool:
         return any(segment.kind == "cost-calculator" for segment in self.segments)
 
+    @property
+    def has_editor(self) -> bool:
+        return any(segment.kind == "editor" for segment in self.segments)
+
 
 def quiz_view(*, lesson: Lesson, quiz: dict[str, Any], user: AbstractBaseUser | AnonymousUser) -> QuizView:
     answer = QuizAnswer.objects.filter(user=user, quiz_id=quiz["id"]).first() if user.is_authenticated else None
@@ -186,6 +191,12 @@ def exercise_view(*, exercise: Exercise, user: AbstractBaseUser | AnonymousUser)
     )
 
 
+def editor_view(data: dict[str, Any]) -> dict[str, Any]:
+    """An editor block's data plus what its template shows: the event as JSON, the editor height."""
+    rows = min(max(data["starter"].count("\n") + 1, 6), 30)
+    return {**data, "event_json": json.dumps(data["event"], indent=2), "rows": rows}
+
+
 def lesson_segments(*, lesson: Lesson, user: AbstractBaseUser | AnonymousUser) -> list[Segment]:
     exercises = {e.slug: e for e in Exercise.objects.filter(lesson_slug=lesson.slug)}
     segments: list[Segment] = []
@@ -198,6 +209,8 @@ def lesson_segments(*, lesson: Lesson, user: AbstractBaseUser | AnonymousUser) -
             exercise = exercises.get(value["data"]["id"])
             if exercise is not None:
                 segments.append(Segment(kind="exercise", exercise=exercise_view(exercise=exercise, user=user)))
+        elif value["kind"] == "editor":
+            segments.append(Segment(kind="editor", data=editor_view(value["data"])))
         else:
             ready = value["kind"] == "try" and value["data"].get("action") in tryit.ACTIONS
             segments.append(Segment(kind=value["kind"], data=value["data"], ready=ready))

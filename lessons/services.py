@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.timezone import now
 
-from lessons import tryit
+from lessons import editor, tryit
 from lessons.checks import LabSession, load_module, module_checks, run_check
 from lessons.content import ContentError, LessonSource, read_directory
 from lessons.coverage import Concept, read_coverage
@@ -21,6 +22,7 @@ from lessons.exercises import ExerciseSource, read_exercises, validate_links
 from lessons.models import Attempt, Exercise, Lesson, LessonRecord, QuizAnswer
 from lessons.selectors import student_sandbox
 from serverless_lab.accounts.models import Classroom
+from serverless_lab.cloud.lambda_.models import Invocation
 from serverless_lab.sandboxes.models import Sandbox
 from serverless_lab.sandboxes.services import sandbox_create, sandbox_delete, sandbox_reset
 
@@ -368,3 +370,51 @@ def try_action_run(*, sandbox_id: int, action: str) -> list[dict[str, str]]:
     except ClientError as exc:
         error = exc.response.get("Error", {})
         return [{"call": "Error", "detail": f"AWS answered {error.get('Code')}: {error.get('Message', '')}"}]
+
+
+# --- the ```editor``` block ---------------------------------------------------------------------
+
+
+def editor_block(*, lesson: Lesson, function: str) -> dict[str, Any]:
+    for block in lesson.blocks:
+        if block["kind"] == "editor" and block["data"]["function"] == function:
+            return block["data"]
+    raise LessonsError("This lesson has no such code editor.")
+
+
+def editor_run_start(*, user: AbstractBaseUser, lesson: Lesson, function: str, code: str) -> str:
+    """Queue a Run of the editor block's code in the student's sandbox; returns the Celery task id."""
+    from lessons.tasks import editor_run
+
+    block = editor_block(lesson=lesson, function=function)
+    problem = editor.code_problem(code)
+    if problem:
+        raise LessonsError(problem)
+    sandbox = student_sandbox(user=user)
+    if sandbox is None:
+        raise LessonsError("Create a sandbox first: Run deploys the function there.")
+    return str(editor_run.delay(sandbox.pk, function, code, block["event"]).id)
+
+
+def editor_run(*, sandbox_id: int, function: str, code: str, event: Any) -> dict[str, Any]:
+    """Run in the worker: deploy and invoke, then add what the invocation's row knows (cold or warm,
+    durations). AWS errors become a message for the student, not a failed task."""
+    sandbox = Sandbox.objects.get(pk=sandbox_id)
+    try:
+        result: dict[str, Any] = dict(editor.deploy_and_invoke(lab_session(sandbox), function=function, code=code, event=event))
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        return {"error": f"AWS answered {error.get('Code')}: {error.get('Message', '')}"}
+    invocation = (
+        Invocation.objects.filter(sandbox=sandbox, request_id=result["request_id"]).order_by("-attempt").first()
+        if result["request_id"]
+        else None
+    )
+    result["function"] = function
+    result["event"] = json.dumps(event, indent=2)
+    result["cold"] = invocation.cold if invocation else None
+    result["duration_ms"] = round(invocation.duration_ms, 1) if invocation and invocation.duration_ms else None
+    result["init_duration_ms"] = (
+        round(invocation.init_duration_ms, 1) if invocation and invocation.init_duration_ms else None
+    )
+    return result

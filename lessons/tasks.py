@@ -39,3 +39,9 @@ def _grade(run: Callable[..., object], attempt_id: int) -> None:
 def try_run(sandbox_id: int, action: str) -> list[dict[str, str]]:
     """Run a prepared "try it" action; the result (its steps) is read back by the page."""
     return services.try_action_run(sandbox_id=sandbox_id, action=action)
+
+
+@shared_task(soft_time_limit=60, time_limit=75)
+def editor_run(sandbox_id: int, function: str, code: str, event: object) -> dict[str, object]:
+    """Deploy and invoke an editor block's code; the page reads the result back."""
+    return services.editor_run(sandbox_id=sandbox_id, function=function, code=code, event=event)

@@ -18,8 +18,10 @@ urlpatterns = [
     path("attempts/<int:attempt_id>/", views.attempt_detail, name="attempt"),
     path("try/<slug:action>/", views.try_start, name="try_start"),
     path("try-results/<str:task_id>/", views.try_result, name="try_result"),
+    path("editor-results/<str:task_id>/", views.editor_result, name="editor_result"),
     path("<slug:slug>/", views.detail, name="detail"),
     path("<slug:slug>/quiz/<slug:quiz_id>/", views.quiz_answer, name="quiz_answer"),
     path("<slug:slug>/complete/", views.lesson_complete, name="complete"),
+    path("<slug:slug>/editor/<str:function>/run/", views.editor_run, name="editor_run"),
     path("<slug:slug>/reset-sandbox/", views.sandbox_reset, name="sandbox_reset"),
 ]

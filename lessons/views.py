@@ -198,18 +198,51 @@ def try_start(request: HttpRequest, action: str) -> HttpResponse:
         task_id = services.try_action_start(user=request.user, action=action)
     except services.LessonsError as exc:
         return render(request, "lessons/_try_result.html", {"error": str(exc)})
-    # Only the browser that pressed the button may read the result back.
-    request.session[_TRY_SESSION_KEY] = [task_id, *request.session.get(_TRY_SESSION_KEY, [])][:20]
+    _remember_run(request, task_id)
     return render(request, "lessons/_try_result.html", {"task_id": task_id, "pending": True})
+
+
+def _remember_run(request: HttpRequest, task_id: str) -> None:
+    """Only the browser that started a run may read its result back."""
+    request.session[_TRY_SESSION_KEY] = [task_id, *request.session.get(_TRY_SESSION_KEY, [])][:20]
+
+
+def _own_run(request: HttpRequest, task_id: str) -> AsyncResult:
+    if task_id not in request.session.get(_TRY_SESSION_KEY, []):
+        raise Http404("No such run.")
+    return AsyncResult(task_id)
 
 
 @login_required
 def try_result(request: HttpRequest, task_id: str) -> HttpResponse:
-    if task_id not in request.session.get(_TRY_SESSION_KEY, []):
-        raise Http404("No such run.")
-    result = AsyncResult(task_id)
+    result = _own_run(request, task_id)
     if not result.ready():
         return render(request, "lessons/_try_result.html", {"task_id": task_id, "pending": True})
     if result.failed():
         return render(request, "lessons/_try_result.html", {"error": "The button failed in the worker; try again."})
     return render(request, "lessons/_try_result.html", {"steps": result.get()})
+
+
+@login_required
+@require_POST
+def editor_run(request: HttpRequest, slug: str, function: str) -> HttpResponse:
+    lesson = get_object_or_404(Lesson, slug=slug)
+    try:
+        task_id = services.editor_run_start(
+            user=request.user, lesson=lesson, function=function, code=request.POST.get("code", "")
+        )
+    except services.LessonsError as exc:
+        return render(request, "lessons/_editor_result.html", {"error": str(exc)})
+    _remember_run(request, task_id)
+    return render(request, "lessons/_editor_result.html", {"task_id": task_id, "pending": True})
+
+
+@login_required
+def editor_result(request: HttpRequest, task_id: str) -> HttpResponse:
+    result = _own_run(request, task_id)
+    if not result.ready():
+        return render(request, "lessons/_editor_result.html", {"task_id": task_id, "pending": True})
+    if result.failed():
+        return render(request, "lessons/_editor_result.html", {"error": "Run failed in the worker; try again."})
+    run = result.get()
+    return render(request, "lessons/_editor_result.html", {"run": run, "error": run.get("error", "")})
