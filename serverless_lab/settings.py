@@ -95,6 +95,7 @@ INSTALLED_APPS = [
     "serverless_lab.cloud.logs",
     "serverless_lab.cloud.sqs",
     "serverless_lab.cloud.sns",
+    "serverless_lab.cloud.esm",
     "serverless_lab.tracing",
     "lessons",
 ]

@@ -12,13 +12,17 @@ class LambdaConfig(AppConfig):
 
     def ready(self) -> None:
         from serverless_lab.cloud.core import registry
+        from serverless_lab.cloud.esm.handlers import EventSourceMappingHandler
         from serverless_lab.runtime import tasks  # noqa: F401  (registers serverless_lab.runtime.invoke)
         from serverless_lab.sandboxes.models import Sandbox
         from serverless_lab.sandboxes.signals import sandbox_reset
 
         from .handlers import LambdaHandler
 
-        registry.register("lambda", LambdaHandler())
+        class Handler(LambdaHandler, EventSourceMappingHandler):
+            """Lambda's operations, with the event source mapping ones of the ``esm`` app."""
+
+        registry.register("lambda", Handler())
         sandbox_reset.connect(_drop_sandbox_code, sender=Sandbox, dispatch_uid="lambda-drop-sandbox-code")
 
 
