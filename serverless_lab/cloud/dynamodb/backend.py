@@ -29,6 +29,7 @@ from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
 from serverless_lab.cloud.core.errors import AwsError
+from serverless_lab.cloud.esm import hooks as esm_hooks
 from serverless_lab.sandboxes.models import Sandbox
 
 from . import logic
@@ -339,6 +340,7 @@ def _record_change(table: TableView, old: Doc | None, new: Doc | None, *, by_ttl
     StreamRecord.objects.create(
         table=table.row, label=table.row.stream_label, event_name=event, data=dump_item(record), size=size
     )
+    esm_hooks.source_changed("dynamodb", table.row.pk)  # wakes Lambda event source mappings after commit
 
 
 def _lock_streams(tables: Iterable[TableView]) -> None:

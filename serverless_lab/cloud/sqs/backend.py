@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Q
 
+from serverless_lab.cloud.esm import hooks as esm_hooks
 from serverless_lab.sandboxes.models import Sandbox
 
 from . import logic
@@ -387,6 +388,7 @@ def _enqueue(queue: Queue, message: Outgoing, attributes: dict[str, str], at: in
             expires_ms=at + logic.DEDUP_WINDOW_MS,
         )
     row.save()
+    esm_hooks.source_changed("sqs", queue.pk)  # wakes Lambda event source mappings after commit
     sequence = f"{row.sequence:020d}" if row.sequence is not None else None
     return Sent(str(row.message_id), row.md5_body, md5_attributes, md5_system, sequence), delay == 0
 
