@@ -7,6 +7,7 @@ but polls (~57 ms). Both listen on loopback only.
 from __future__ import annotations
 
 import logging
+import random
 import shutil
 import socket
 import subprocess
@@ -20,10 +21,25 @@ from typing import Any
 logger = logging.getLogger(__name__)
 
 
+_ports = random.SystemRandom()
+
+
 def free_port(host: str = "127.0.0.1") -> int:
-    with closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
+    """A port nobody is bound to right now, picked at random below the kernel's ephemeral range.
+
+    Not ``bind(0)``: the kernel tends to hand the same port to processes that ask one after the
+    other (a test picks a port for runlab, then runlab picks one for its Redis), and only the
+    first to bind it wins.
+    """
+    for _ in range(100):
+        port = _ports.randint(10000, 32000)
+        with closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
+            try:
+                sock.bind((host, port))
+            except OSError:
+                continue
+            return port
+    raise OSError(f"no free port found on {host}")
 
 
 def wait_for_port(host: str, port: int, timeout: float = 15.0) -> None:
