@@ -54,8 +54,11 @@ class _GroupRelay:
                 logger.exception("the relay for %s could not receive", group)
                 await asyncio.sleep(0.5)
                 continue
+            # The tracing writer sends a batch of hops as one message: each socket gets them one by one.
+            unpacked = message["hops"] if message.get("type") == "trace.hops" else (message,)
             for inbox in tuple(self.members.get(group, ())):
-                inbox.put_nowait(message)
+                for item in unpacked:
+                    inbox.put_nowait(item)
 
 
 _relays: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _GroupRelay] = weakref.WeakKeyDictionary()

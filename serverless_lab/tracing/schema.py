@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Literal, TypedDict
+from typing import TYPE_CHECKING, Literal, TypedDict
 
-from .models import Hop
+if TYPE_CHECKING:
+    from .models import Hop
+    from .services import HopDraft
 
 SCHEMA_VERSION = 1
 
@@ -26,11 +28,19 @@ class HopMessage(TypedDict):
     preview: str
 
 
-def hop_message(hop: Hop, trace_id: str) -> HopMessage:
+class HopBatch(TypedDict):
+    """What the tracing writer sends a group per batch; the relay hands each hop on by itself."""
+
+    type: Literal["trace.hops"]
+    hops: list[HopMessage]
+
+
+def hop_message(hop: Hop | HopDraft, trace_id: str, seq: int | None = None) -> HopMessage:
+    """The message of a saved hop, or of a draft saved as row ``seq``."""
     return {
         "type": "trace.hop",
         "v": SCHEMA_VERSION,
-        "seq": hop.pk,
+        "seq": hop.pk if seq is None else seq,  # type: ignore[union-attr]
         "trace_id": trace_id,
         "hop_id": hop.hop_id,
         "parent_hop_id": hop.parent_hop_id,

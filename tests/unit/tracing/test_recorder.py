@@ -81,3 +81,35 @@ def test_a_failed_call_is_re_parsed_into_its_operation_and_resource(cast):
     assert draft.sandbox_id == cast.sandbox.pk and '"Key":"cat.jpg"' in draft.payload_preview
     throttled = recorder._draft((hop, "s3", None, None, "SlowDown", 1.0))
     assert throttled.status == "throttled"
+
+
+@pytest.mark.django_db
+def test_the_writer_saves_a_batch_in_order_and_creates_only_the_missing_traces(cast, broadcasts):
+    from serverless_lab.tracing.models import Hop, Trace
+    from serverless_lab.tracing.services import HopDraft, hop_record
+
+    existing = hop_record(
+        sandbox_id=cast.sandbox.pk, trace=None, from_node="client", to_node="service:sts", action="sts:GetCallerIdentity"
+    )
+    fresh = "1-5759e988-000000000000000000000001"
+
+    def draft(trace_id: str, action: str, **kwargs) -> HopDraft:
+        fields = {"from_node": "client", "to_node": "arn:aws:s3:::photos", "action": action}
+        return HopDraft(sandbox_id=cast.sandbox.pk, trace_id=trace_id, **(fields | kwargs))
+
+    batch = [
+        draft(fresh, "s3:CreateBucket", new_trace=True),
+        draft(existing.root, "s3:PutObject", parent_hop_id=existing.parent),
+        draft(fresh, "s3:GetObject", payload_preview='{"Key":"cat.jpg"}'),
+    ]
+    messages = recorder._save(batch, {})
+    seqs = [message["seq"] for _, message in messages]
+    assert seqs == sorted(seqs) and len(set(seqs)) == 3
+    assert [message["action"] for _, message in messages] == ["s3:CreateBucket", "s3:PutObject", "s3:GetObject"]
+    assert Trace.objects.filter(sandbox=cast.sandbox).count() == 2
+    assert Trace.objects.get(trace_id=fresh).first_action == "s3:CreateBucket"
+    saved = {hop.pk: hop for hop in Hop.objects.select_related("trace")}
+    assert [saved[seq].trace.trace_id for seq in seqs] == [fresh, existing.root, fresh]
+    assert saved[seqs[1]].parent_hop_id == existing.parent
+    assert saved[seqs[2]].payload_preview == '{"Key":"cat.jpg"}'
+    assert messages[2][1]["preview"] == '{"Key":"cat.jpg"}' and messages[2][1]["trace_id"] == fresh

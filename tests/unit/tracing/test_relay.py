@@ -33,3 +33,20 @@ def test_one_subscription_per_group_feeds_every_local_socket():
     # In a thread of its own: Playwright's sync API may have left an event loop in this one.
     with ThreadPoolExecutor(1) as pool:
         pool.submit(asyncio.run, scenario()).result()
+
+
+@override_settings(CHANNEL_LAYERS={"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}})
+def test_a_batch_of_hops_reaches_each_socket_as_single_hops_in_order():
+    async def scenario() -> list[dict]:
+        inbox: asyncio.Queue = asyncio.Queue()
+        hub = relay()
+        await hub.join("sandbox-3", inbox)
+        hops = [{"type": "trace.hop", "seq": seq} for seq in (7, 8, 9)]
+        await get_channel_layer().group_send("sandbox-3", {"type": "trace.hops", "hops": hops})
+        received = [await asyncio.wait_for(inbox.get(), 2) for _ in hops]
+        await hub.leave("sandbox-3", inbox)
+        return received
+
+    with ThreadPoolExecutor(1) as pool:
+        received = pool.submit(asyncio.run, scenario()).result()
+    assert [(message["type"], message["seq"]) for message in received] == [("trace.hop", 7), ("trace.hop", 8), ("trace.hop", 9)]
