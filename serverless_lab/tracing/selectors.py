@@ -98,19 +98,27 @@ def _lambda(sandbox: Sandbox) -> tuple[list[GraphNode], list[GraphEdge]]:
     function_model = _model("lambda_", "Function")
     if function_model is None:
         return [], []
-    found = [
+    return [
         _node(nodes.lambda_function(sandbox.region, sandbox.account_id, name), name, "lambda")
         for name in function_model.objects.filter(sandbox=sandbox).values_list("name", flat=True)
-    ]
+    ], []
+
+
+def _event_source_mappings(sandbox: Sandbox) -> tuple[list[GraphNode], list[GraphEdge]]:
+    """Queue/stream → function, from the esm app (``EventSourceMapping``: ``event_source_arn`` and a
+    ``function``); a DynamoDB stream's edge leaves its table's node."""
+    mapping_model = _model("esm", "EventSourceMapping") if apps.is_installed("serverless_lab.cloud.esm") else None
+    if mapping_model is None:
+        return [], []
     edges = []
-    mapping_model = _model("lambda_", "EventSourceMapping")
-    if mapping_model is not None:
-        for mapping in mapping_model.objects.filter(sandbox=sandbox).select_related("function"):
-            source, function = getattr(mapping, "event_source_arn", ""), getattr(mapping, "function", None)
-            if source and function is not None:
-                target = nodes.lambda_function(sandbox.region, sandbox.account_id, function.name)
-                edges.append(_edge(source, target, "event source mapping"))
-    return found, edges
+    for source, function, enabled, batch_size in mapping_model.objects.filter(sandbox=sandbox).values_list(
+        "event_source_arn", "function__name", "enabled", "batch_size"
+    ):
+        if source and function:
+            label = f"event source mapping, batch {batch_size}" + ("" if enabled else " (disabled)")
+            target = nodes.lambda_function(sandbox.region, sandbox.account_id, function)
+            edges.append(_edge(source.split("/stream/")[0], target, label))
+    return [], edges
 
 
 def _sqs(sandbox: Sandbox) -> tuple[list[GraphNode], list[GraphEdge]]:
@@ -155,11 +163,15 @@ def _strip_qualifier(arn: str) -> str:
     return ":".join(parts[:7]) if len(parts) > 7 and parts[2] == "lambda" else arn
 
 
-SOURCES: tuple[Source, ...] = (_s3, _dynamodb, _lambda, _sqs, _sns)
+SOURCES: tuple[Source, ...] = (_s3, _dynamodb, _lambda, _event_source_mappings, _sqs, _sns)
 
 
-def sandbox_graph(*, sandbox: Sandbox) -> Graph:
-    """The sandbox's resources as nodes and their integrations as edges, plus the ``client`` node."""
+def sandbox_graph(*, sandbox: Sandbox, focus: frozenset[str] = frozenset()) -> Graph:
+    """The sandbox's resources as nodes and their integrations as edges, plus the ``client`` node.
+
+    ``focus`` (service names, e.g. ``{"s3"}``) keeps only those services' nodes, what their edges
+    connect them to, and the client: a lesson's diagram of just its own service.
+    """
     found: dict[str, GraphNode] = {nodes.CLIENT: _node(nodes.CLIENT, "Your code", "client")}
     edges: list[GraphEdge] = []
     for source in SOURCES:
@@ -175,7 +187,20 @@ def sandbox_graph(*, sandbox: Sandbox) -> Graph:
             found.setdefault(
                 end, _node(end, end.rsplit(":", 1)[-1], end.split(":")[2] if end.count(":") >= 2 else "service")
             )
+    if focus:
+        core = {node_id for node_id, node in found.items() if node["service"] in focus}
+        edges = [edge for edge in edges if edge["from_node"] in core or edge["to_node"] in core]
+        kept = core | {nodes.CLIENT} | {end for edge in edges for end in (edge["from_node"], edge["to_node"])}
+        found = {node_id: node for node_id, node in found.items() if node_id in kept}
     return {"v": GRAPH_VERSION, "nodes": list(found.values()), "edges": _unique(edges)}
+
+
+FOCUSABLE = ("s3", "dynamodb", "lambda", "sqs", "sns", "events", "apigateway", "logs")
+
+
+def focus_of(value: str) -> frozenset[str]:
+    """``"s3,lambda"`` → the services a focused diagram shows (unknown names are ignored)."""
+    return frozenset(name for name in value.replace(" ", "").lower().split(",") if name in FOCUSABLE)
 
 
 def _unique(edges: Iterable[GraphEdge]) -> list[GraphEdge]:

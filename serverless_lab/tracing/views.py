@@ -23,7 +23,9 @@ def _watched_sandbox(request: HttpRequest, sandbox_id: int) -> Sandbox:
 @login_required
 @require_GET
 def graph_json(request: HttpRequest, sandbox_id: int) -> JsonResponse:
-    return JsonResponse(selectors.sandbox_graph(sandbox=_watched_sandbox(request, sandbox_id)))
+    """``?focus=s3,lambda``: only those services' part of the graph (a lesson's diagram)."""
+    focus = selectors.focus_of(request.GET.get("focus", ""))
+    return JsonResponse(selectors.sandbox_graph(sandbox=_watched_sandbox(request, sandbox_id), focus=focus))
 
 
 @login_required

@@ -123,3 +123,60 @@ def test_queues_topics_subscriptions_and_dead_letter_queues_are_drawn(cast):
         (topic_arn, f"{queue_arn}:jobs", "sqs"),
         (f"{queue_arn}:jobs", f"{queue_arn}:jobs-dlq", "dead-letter queue"),
     ]
+
+
+def _function(sandbox, name: str):
+    from django.utils import timezone
+
+    from serverless_lab.cloud.lambda_.models import Function
+
+    return Function.objects.create(
+        sandbox=sandbox, name=name, runtime="python3.12", role="arn:aws:iam::1:role/r", code_sha256="x",
+        code_size=0, code_name="code.zip", revision_id="1", last_modified=timezone.now(),
+    )
+
+
+def _mapping(sandbox, function, source: str, **fields):
+    from django.utils import timezone
+
+    from serverless_lab.cloud.esm.models import EventSourceMapping
+
+    return EventSourceMapping.objects.create(
+        sandbox=sandbox, function=function, kind=fields.pop("kind", "sqs"), event_source_arn=source,
+        source_id=1, batch_size=fields.pop("batch_size", 10), last_modified=timezone.now(), **fields,
+    )
+
+
+def test_event_source_mappings_are_edges_from_the_queue_or_the_streams_table_to_the_function(cast):
+    from serverless_lab.cloud.sqs.models import Queue
+
+    sandbox = cast.sandbox
+    arn = f"{sandbox.region}:{sandbox.account_id}"
+    Queue.objects.create(sandbox=sandbox, name="jobs", attributes={}, created_ms=0, modified_ms=0)
+    worker = _function(sandbox, "worker")
+    _mapping(sandbox, worker, f"arn:aws:sqs:{arn}:jobs", batch_size=5)
+    _mapping(sandbox, worker, f"arn:aws:dynamodb:{arn}:table/orders/stream/2026-11-27T00:00:00.000", kind="dynamodb", enabled=False)
+    graph = selectors.sandbox_graph(sandbox=sandbox)
+    assert sorted((e["from_node"], e["to_node"], e["label"]) for e in graph["edges"]) == [
+        (f"arn:aws:dynamodb:{arn}:table/orders", f"arn:aws:lambda:{arn}:function:worker", "event source mapping, batch 10 (disabled)"),
+        (f"arn:aws:sqs:{arn}:jobs", f"arn:aws:lambda:{arn}:function:worker", "event source mapping, batch 5"),
+    ]
+    assert {node["id"]: node["service"] for node in graph["nodes"]}[f"arn:aws:dynamodb:{arn}:table/orders"] == "dynamodb"
+
+
+def test_a_focused_graph_keeps_that_service_what_it_connects_to_and_the_client(cast):
+    from serverless_lab.cloud.sqs.models import Queue
+
+    sandbox = cast.sandbox
+    arn = f"{sandbox.region}:{sandbox.account_id}"
+    Bucket.objects.create(
+        sandbox=sandbox, name="photos", region=sandbox.region,
+        notification={"QueueConfigurations": [{"QueueArn": f"arn:aws:sqs:{arn}:uploads", "Events": ["s3:ObjectCreated:*"]}]},
+    )
+    for name in ("uploads", "unrelated"):
+        Queue.objects.create(sandbox=sandbox, name=name, attributes={}, created_ms=0, modified_ms=0)
+    _function(sandbox, "other")
+    graph = selectors.sandbox_graph(sandbox=sandbox, focus=selectors.focus_of("S3, nonsense"))
+    assert sorted(node["id"] for node in graph["nodes"]) == ["arn:aws:s3:::photos", f"arn:aws:sqs:{arn}:uploads", "client"]
+    assert [(e["from_node"], e["to_node"]) for e in graph["edges"]] == [("arn:aws:s3:::photos", f"arn:aws:sqs:{arn}:uploads")]
+    assert selectors.focus_of("") == frozenset()
