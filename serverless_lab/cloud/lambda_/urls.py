@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import views  # noqa: F401  (the console views land here)
+from . import views
 
 app_name = "lambda"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.function_list, name="functions"),
+    path("functions/<str:name>/", views.function_detail, name="function"),
+    path("functions/<str:name>/deploy/", views.function_deploy, name="deploy"),
+    path("functions/<str:name>/test/", views.function_test, name="test"),
+    path("functions/<str:name>/test-events/", views.test_event_save, name="test-event-save"),
+    path("functions/<str:name>/test-events/<str:event>/delete/", views.test_event_delete, name="test-event-delete"),
+    path("functions/<str:name>/configuration/", views.function_configuration, name="configuration"),
+    path("functions/<str:name>/monitoring/", views.function_monitoring, name="monitoring"),
+    path("functions/<str:name>/burst/", views.function_burst, name="burst"),
+    path("functions/<str:name>/delete/", views.function_delete, name="delete"),
+]
