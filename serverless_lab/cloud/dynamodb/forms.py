@@ -120,7 +120,9 @@ class ExploreForm(forms.Form):
         widget=forms.TextInput(attrs=_CODE),
     )
     descending = forms.BooleanField(label="Descending sort key order (ScanIndexForward = false)", required=False)
-    limit = forms.IntegerField(label="Page size", min_value=1, max_value=200, required=False, initial=25)
+    limit = forms.IntegerField(
+        label="Page size", min_value=1, max_value=200, required=False, widget=forms.NumberInput(attrs={"placeholder": "25"})
+    )
     start = forms.CharField(required=False, max_length=8192, widget=forms.HiddenInput)
 
     def clean(self) -> dict[str, Any]:
