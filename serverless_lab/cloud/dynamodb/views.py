@@ -272,7 +272,7 @@ def table_detail(request: HtmxHttpRequest, sandbox_id: int, table: str) -> HttpR
     context = _context(
         sandbox, row, "items", form=form, page=page, grid=grid, next_query=next_query, first_query=first_query
     )
-    status = 400 if form.errors else 200
+    status = 400 if form.errors and not request.htmx else 200  # htmx swaps only 2xx answers
     if request.htmx and request.htmx.target == "explorer":
         return render(request, "dynamodb/table_detail.html#explorer", context, status=status)
     return render(request, "dynamodb/table_detail.html", context, status=status)
@@ -371,7 +371,7 @@ def item_edit(request: HtmxHttpRequest, sandbox_id: int, table: str) -> HttpResp
         token=token,
         lossy=item is not None and selectors.plain_loses_types(item),
     )
-    status = 400 if form.errors else 200
+    status = 400 if form.errors and not request.htmx else 200  # htmx swaps only 2xx answers
     if request.htmx and request.htmx.target == "item-editor":
         return render(request, "dynamodb/item_edit.html#item-editor", context, status=status)
     return render(request, "dynamodb/item_edit.html", context, status=status)
@@ -428,7 +428,7 @@ def partiql(request: HtmxHttpRequest, sandbox_id: int, table: str) -> HttpRespon
             ran = True
             grid = selectors.item_grid(items, row.key_names)
     context = _context(sandbox, row, "partiql", form=form, grid=grid, ran=ran, next_token=next_token or "")
-    status = 400 if form.errors else 200
+    status = 400 if form.errors and not request.htmx else 200  # htmx swaps only 2xx answers
     if request.htmx and request.htmx.target == "partiql-panel":
         return render(request, "dynamodb/partiql.html#partiql-panel", context, status=status)
     return render(request, "dynamodb/partiql.html", context, status=status)
