@@ -183,7 +183,10 @@ _NOTIFICATION_TARGETS = (
 
 
 def put_bucket_notification_configuration(*, sandbox: Sandbox, name: str, configuration: dict[str, Any]) -> None:
-    """Store Lambda/SQS/SNS/EventBridge targets; events are matched by :func:`notification_targets`."""
+    """Store Lambda/SQS/SNS/EventBridge targets; events are matched by :func:`notification_targets`.
+
+    New destinations must exist (``InvalidArgument`` otherwise) and the SQS/SNS ones get S3's test event.
+    """
     for list_name, arn_name in _NOTIFICATION_TARGETS:
         for target in configuration.get(list_name, []):
             if not str(target.get(arn_name, "")).startswith("arn:"):
@@ -198,12 +201,17 @@ def put_bucket_notification_configuration(*, sandbox: Sandbox, name: str, config
         for key in (*(n for n, _ in _NOTIFICATION_TARGETS), "EventBridgeConfiguration")
         if key in configuration
     }
-    Bucket.objects.filter(pk=get_bucket(sandbox=sandbox, name=name).pk).update(notification=stored)
+    bucket = get_bucket(sandbox=sandbox, name=name)
+    added = notifications.new_destinations(bucket.notification, stored)
+    notifications.validate_destinations(sandbox, added)
+    with transaction.atomic():
+        Bucket.objects.filter(pk=bucket.pk).update(notification=stored)
+        notifications.send_test_events(sandbox, bucket.name, added)
 
 
 def notification_targets(bucket: Bucket, event_name: str, key: str) -> list[str]:
     """The ARNs of configured targets that ``event_name`` on ``key`` should reach (the console
-    shows them; notifications.py delivers to the Lambda ones)."""
+    shows them; notifications.py delivers to the Lambda, SQS and SNS ones)."""
     arns = []
     for list_name, arn_name in _NOTIFICATION_TARGETS:
         for target in bucket.notification.get(list_name, []):
@@ -214,8 +222,8 @@ def notification_targets(bucket: Bucket, event_name: str, key: str) -> list[str]
 
 
 def _object_event(bucket: Bucket, event_name: str, key: str, obj: Object | None = None) -> None:
-    """Called inside the write's transaction for every object event: Lambda targets get S3's event
-    record after commit (notifications.py); other targets are matched but not delivered yet."""
+    """Called inside the write's transaction for every object event: Lambda, SQS and SNS targets get
+    S3's event record after commit (notifications.py); EventBridge ones are matched but not delivered."""
     if bucket.notification:
         notifications.deliver(bucket, event_name, key, obj)
 

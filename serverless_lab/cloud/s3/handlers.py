@@ -8,7 +8,7 @@ from urllib.parse import parse_qsl, quote, unquote
 from serverless_lab.cloud.core.protocol import AwsRequest
 from serverless_lab.cloud.core.registry import RequestContext
 
-from . import backend, exceptions, logic
+from . import backend, exceptions, logic, notifications
 from .models import NULL_VERSION, Bucket, MultipartUpload, Object
 
 _OWNER_NAME = "lab"
@@ -187,6 +187,7 @@ class S3Handler:
         backend.put_bucket_cors(sandbox=ctx.sandbox, name=params["Bucket"], rules=rules)
         return {}
 
+    @notifications.carries_trace
     def put_bucket_notification_configuration(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         backend.put_bucket_notification_configuration(
             sandbox=ctx.sandbox, name=params["Bucket"], configuration=params.get("NotificationConfiguration") or {}
@@ -209,6 +210,7 @@ class S3Handler:
 
     # --- objects --------------------------------------------------------------------------
 
+    @notifications.carries_trace
     def copy_object(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         source = unquote(params["CopySource"]).lstrip("/")
         source, _, query = source.partition("?")
@@ -255,6 +257,7 @@ class S3Handler:
             "CopySourceVersionId": source_obj.version_id if source_obj.version_id != NULL_VERSION else None,
         }
 
+    @notifications.carries_trace
     def delete_object(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         outcome = backend.delete_object(
             sandbox=ctx.sandbox, bucket_name=params["Bucket"], key=params["Key"], version_id=params.get("VersionId")
@@ -264,6 +267,7 @@ class S3Handler:
             "VersionId": outcome.version_id if outcome.version_id != NULL_VERSION else None,
         }
 
+    @notifications.carries_trace
     def delete_objects(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         delete = params.get("Delete") or {}
         targets = [(item.get("Key", ""), item.get("VersionId")) for item in delete.get("Objects") or []]
@@ -299,6 +303,7 @@ class S3Handler:
     def head_object(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         return self._read(ctx, params, with_body=False)
 
+    @notifications.carries_trace
     def put_object(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         obj = backend.put_object(
             sandbox=ctx.sandbox,
@@ -465,6 +470,7 @@ class S3Handler:
         )
         return {}
 
+    @notifications.carries_trace
     def complete_multipart_upload(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         listed = (params.get("MultipartUpload") or {}).get("Parts") or []
         parts = [(int(part.get("PartNumber", 0)), part.get("ETag", "")) for part in listed]

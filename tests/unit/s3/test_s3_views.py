@@ -320,7 +320,10 @@ def test_presigned_link_is_signed_for_one_hour_with_the_sandbox_keys(alice, cast
 
 
 def test_notification_form_stores_through_the_backend(alice, cast, bucket):
-    arn = f"arn:aws:lambda:us-east-1:{cast.sandbox.account_id}:function:thumbnails"
+    from serverless_lab.cloud.sqs import backend as sqs_backend
+
+    sqs_backend.create_queue(sandbox=cast.sandbox, name="thumbnails", attributes={}, tags={})  # it must exist
+    arn = f"arn:aws:sqs:us-east-1:{cast.sandbox.account_id}:thumbnails"
     html = alice.get(url("s3:notifications", cast, "photos")).content.decode()
     assert "No notifications yet" in html
     response = alice.post(
@@ -329,8 +332,8 @@ def test_notification_form_stores_through_the_backend(alice, cast, bucket):
     )
     assert response.status_code == 302
     stored = Bucket.objects.get(name="photos")
-    entry = stored.notification["LambdaFunctionConfigurations"][0]
-    assert entry["LambdaFunctionArn"] == arn and entry["Events"] == ["s3:ObjectCreated:*"]
+    entry = stored.notification["QueueConfigurations"][0]
+    assert entry["QueueArn"] == arn and entry["Events"] == ["s3:ObjectCreated:*"]
     assert backend.notification_targets(stored, "s3:ObjectCreated:Put", "uploads/cat.jpg") == [arn]
     assert backend.notification_targets(stored, "s3:ObjectCreated:Put", "uploads/cat.png") == []
     html = alice.get(url("s3:notifications", cast, "photos")).content.decode()
@@ -342,7 +345,7 @@ def test_notification_form_stores_through_the_backend(alice, cast, bucket):
     assert "Enter the ARN of a Lambda function" in html and "This field is required." in html
 
     alice.post(url("s3:notification-remove", cast, "photos"), {"id": entry["Id"]})
-    assert Bucket.objects.get(name="photos").notification["LambdaFunctionConfigurations"] == []
+    assert Bucket.objects.get(name="photos").notification["QueueConfigurations"] == []
 
 
 def test_sandbox_page_links_to_the_s3_console(alice, cast):
@@ -366,6 +369,12 @@ def test_a_folder_marker_key_is_the_folder_not_a_nameless_object(alice, cast, bu
 
 
 def test_adding_a_notification_keeps_the_other_targets(alice, cast, bucket):
+    from serverless_lab.cloud.sns import backend as sns_backend
+    from serverless_lab.cloud.sqs import backend as sqs_backend
+
+    # AWS checks that the destinations exist.
+    sqs_backend.create_queue(sandbox=cast.sandbox, name="jobs", attributes={}, tags={})
+    sns_backend.create_topic(sandbox=cast.sandbox, name="news", attributes={}, tags={})
     queue = f"arn:aws:sqs:us-east-1:{cast.sandbox.account_id}:jobs"
     backend.put_bucket_notification_configuration(
         sandbox=cast.sandbox,

@@ -126,7 +126,12 @@ def test_a_bucket_policy_is_stored_and_shown(live_lab, cast):
 def test_notification_targets_are_stored(live_lab, cast):
     s3 = live_lab.client("s3", cast.sandbox)
     s3.create_bucket(Bucket="alice-events")
-    arn = f"arn:aws:lambda:us-east-1:{cast.sandbox.account_id}:function:thumbnail"
+    # AWS checks that the destinations exist.
+    live_lab.client("sqs", cast.sandbox).create_queue(QueueName="q")
+    arn = live_lab.client("lambda", cast.sandbox).create_function(
+        FunctionName="thumbnail", Runtime="python3.11", Handler="app.handler",
+        Role="arn:aws:iam::123456789012:role/lambda-role", Code={"ZipFile": _zip("def handler(e, c): pass")},
+    )["FunctionArn"]
     configuration = {
         "LambdaFunctionConfigurations": [
             {
@@ -212,3 +217,13 @@ def test_cors_configuration_is_stored_and_applied_to_browser_requests(live_lab, 
         ).status_code
         == 403
     )
+
+
+def _zip(source: str) -> bytes:
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("app.py", source)
+    return buffer.getvalue()
