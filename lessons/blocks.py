@@ -135,6 +135,33 @@ def _validate_editor(data: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     return clean, problems
 
 
+# The services a diagram block can focus on (the same names as tracing.selectors.FOCUSABLE).
+DIAGRAM_FOCUS = {
+    "s3": "S3", "dynamodb": "DynamoDB", "lambda": "Lambda", "sqs": "SQS", "sns": "SNS",
+    "events": "EventBridge", "apigateway": "API Gateway", "logs": "CloudWatch Logs",
+}
+
+
+def _validate_diagram(data: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """``caption`` and ``focus`` (alias ``service``): one service name or a list of them."""
+    problems = []
+    if set(data) - {"caption", "focus", "service"}:
+        problems.append("a diagram block takes 'caption' and 'focus' (or 'service')")
+    if "focus" in data and "service" in data:
+        problems.append("give a diagram block 'focus' or 'service', not both")
+    focus = data.get("focus", data.get("service"))
+    names = [focus] if isinstance(focus, str) else focus if isinstance(focus, list) else [] if focus is None else [None]
+    names = [str(name).strip().lower() if isinstance(name, str) else "" for name in names]
+    if not all(name in DIAGRAM_FOCUS for name in names):
+        problems.append(f"a diagram's 'focus' names services among: {', '.join(DIAGRAM_FOCUS)}")
+    clean = {
+        "caption": str(data.get("caption") or "").strip(),
+        "focus": ",".join(names),
+        "focus_label": " and ".join(DIAGRAM_FOCUS.get(name, name) for name in names),
+    }
+    return clean, problems
+
+
 def _validate(kind: str, data: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     if kind == "quiz":
         return _validate_quiz(data)
@@ -151,7 +178,9 @@ def _validate(kind: str, data: dict[str, Any]) -> tuple[dict[str, Any], list[str
         return data, problems
     if kind == "editor":
         return _validate_editor(data)
-    # diagram / cost-calculator / scaling-demo: an optional caption.
+    if kind == "diagram":
+        return _validate_diagram(data)
+    # cost-calculator / scaling-demo: an optional caption.
     if set(data) - {"caption"}:
         return data, [f"a {kind} block only takes a 'caption'"]
     return data, []
