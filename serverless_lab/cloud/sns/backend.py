@@ -458,6 +458,7 @@ class Publication:
     group_id: str | None = None
     dedup_id: str | None = None
     sequence_number: str | None = None
+    trace_header: str | None = None  # the Publish call's X-Amzn-Trace-Id to pass on: deliveries join its trace
 
 
 def _check_outgoing(topic: Topic, message: Outgoing) -> dict[str, str] | None:
@@ -484,7 +485,7 @@ def _check_outgoing(topic: Topic, message: Outgoing) -> dict[str, str] | None:
     return per_protocol
 
 
-def _prepare(topic: Topic, message: Outgoing, at: int) -> Publication:
+def _prepare(topic: Topic, message: Outgoing, at: int, trace_header: str | None) -> Publication:
     """A checked publication; for FIFO topics it takes a sequence number or repeats a duplicate's."""
     per_protocol = _check_outgoing(topic, message)
     publication = Publication(
@@ -499,6 +500,7 @@ def _prepare(topic: Topic, message: Outgoing, at: int) -> Publication:
         timestamp=_now_iso(),
         published_ms=at,
         group_id=message.group_id,
+        trace_header=trace_header,
     )
     if topic.fifo:
         dedup_id = message.dedup_id or logic.content_dedup_id(message.message)
@@ -547,7 +549,12 @@ def _locked_topic(sandbox: Sandbox, arn: str) -> Topic:
 
 
 def publish(
-    *, sandbox: Sandbox, topic_arn: str | None, phone_number: str | None, message: Outgoing
+    *,
+    sandbox: Sandbox,
+    topic_arn: str | None,
+    phone_number: str | None,
+    message: Outgoing,
+    trace_header: str | None = None,
 ) -> Publication | str:
     """Publish to a topic (returns the Publication) or send one SMS straight to a phone (its message id)."""
     if phone_number and not topic_arn:
@@ -565,14 +572,14 @@ def publish(
     with transaction.atomic() if topic.fifo else nullcontext():  # a standard topic writes nothing
         if topic.fifo:
             topic = _locked_topic(sandbox, topic_arn)
-        publication = _prepare(topic, message, now_ms())
+        publication = _prepare(topic, message, now_ms(), trace_header)
         _schedule(publication)
         announce(sandbox.pk, f"SNS message {publication.message_id[:8]} published to {topic.name}")
     return publication
 
 
 def publish_batch(
-    *, sandbox: Sandbox, topic_arn: str, entries: list[tuple[str, Outgoing]]
+    *, sandbox: Sandbox, topic_arn: str, entries: list[tuple[str, Outgoing]], trace_header: str | None = None
 ) -> tuple[list[tuple[str, Publication]], list[tuple[str, SnsError]]]:
     with _rules():
         logic.check_batch_ids([entry_id for entry_id, _ in entries])
@@ -588,7 +595,7 @@ def publish_batch(
         at = now_ms()
         for entry_id, message in entries:
             try:
-                publication = _prepare(topic, message, at)
+                publication = _prepare(topic, message, at, trace_header)
             except SnsError as error:
                 failed.append((entry_id, error))
                 continue

@@ -4,6 +4,11 @@ Each confirmed subscription whose filter policy matches gets the message in its 
 format: SQS (the SNS JSON envelope, or the raw message with RawMessageDelivery), email /
 email-json / sms and http(s) into the lab's inbox, Lambda as an asynchronous invoke with the SNS
 event record. A failed SQS delivery goes to the subscription's redrive-policy queue when it has one.
+
+Every subscription gets a hop of the Publish call's trace (``sns→sqs deliver``, ``sns→lambda
+deliver``, ``sns→email``, …; status ok, filtered-out, error or sent-to-DLQ), saved in the delivery's
+transaction; the trace goes on as the SQS message's ``AWSTraceHeader`` and the Lambda invocation's
+trace header, with the delivery hop as the parent.
 """
 
 from __future__ import annotations
@@ -11,7 +16,9 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import time
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
@@ -21,6 +28,10 @@ from serverless_lab.cloud.core.errors import AwsError
 from serverless_lab.cloud.sqs import backend as sqs_backend
 from serverless_lab.cloud.sqs.exceptions import SqsError
 from serverless_lab.cloud.sqs.models import Queue
+from serverless_lab.tracing import conf as tracing_conf
+from serverless_lab.tracing import ids, nodes
+from serverless_lab.tracing.broadcast import broadcast_on_commit
+from serverless_lab.tracing.services import HopDraft, hops_save
 
 from . import filter_policy, logic
 from .backend import Publication, subscription_arn_of
@@ -31,7 +42,9 @@ logger = logging.getLogger(__name__)
 
 
 class DeliveryFailed(Exception):
-    pass
+    def __init__(self, message: str, code: str) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 def deliver(publication: Publication) -> int:
@@ -39,24 +52,77 @@ def deliver(publication: Publication) -> int:
     topic = Topic.objects.select_related("sandbox").filter(pk=publication.topic_id).first()
     if topic is None:
         return 0
-    subscriptions = [
-        s
-        for s in Subscription.objects.filter(topic=topic, confirmed=True).order_by("id")
-        if _passes_filter(s, publication)
-    ]
+    hops = _Hops(topic, publication)
+    subscriptions = []
+    for subscription in Subscription.objects.filter(topic=topic, confirmed=True).order_by("id"):
+        subscription.topic = topic
+        subscription.sandbox = topic.sandbox
+        if _passes_filter(subscription, publication):
+            subscriptions.append(subscription)
+        else:
+            hops.add(subscription, status="filtered-out")
     queues = _queues(topic, [s.endpoint for s in subscriptions if s.protocol == "sqs"])
-    failed: list[tuple[Subscription, str]] = []
+    failed: list[tuple[Subscription, HopDraft, DeliveryFailed]] = []
     with transaction.atomic():
         for subscription in subscriptions:
-            subscription.topic = topic
-            subscription.sandbox = topic.sandbox
+            hop = hops.add(subscription)
             try:  # DeliveryFailed comes before a subscription writes anything: no savepoint needed
-                _deliver_one(subscription, publication, queues)
+                _deliver_one(subscription, publication, queues, hops.header(hop))
             except DeliveryFailed as error:
-                failed.append((subscription, str(error)))
-    for subscription, reason in failed:
-        _dead_letter(subscription, publication, reason)
+                hops.drafts.remove(hop)
+                failed.append((subscription, hop, error))
+        hops.save()
+    for subscription, hop, error in failed:
+        _dead_letter(subscription, publication, hop, error)
     return len(subscriptions) - len(failed)
+
+
+class _Hops:
+    """The delivery hops of one publication, saved together (one bulk insert) in its transaction."""
+
+    def __init__(self, topic: Topic, publication: Publication) -> None:
+        # Without a trace (the console's Publish), the whole fan-out shares one new trace.
+        self.trace = ids.parse_header(publication.trace_header) or ids.TraceHeader(root=ids.new_trace_id())
+        self.sandbox = topic.sandbox
+        self.publication = publication
+        self.from_node = nodes.sns_topic(topic.sandbox.region, topic.sandbox.account_id, topic.name)
+        self.started_at = datetime.fromtimestamp(publication.published_ms / 1000, tz=UTC)
+        self.drafts: list[HopDraft] = []
+
+    def add(self, subscription: Subscription, status: str = "ok") -> HopDraft:
+        protocol = subscription.protocol
+        if protocol in ("sqs", "lambda"):
+            action, to_node = f"sns→{protocol} deliver", subscription.endpoint
+            if protocol == "lambda":
+                to_node = ":".join(to_node.split(":")[:7])
+        else:
+            action, to_node = f"sns→{protocol}", f"{protocol}:{subscription.endpoint}"
+        draft = HopDraft(
+            sandbox_id=self.sandbox.pk,
+            trace_id=self.trace.root,
+            parent_hop_id=self.trace.parent,
+            from_node=self.from_node,
+            to_node=to_node,
+            action=action,
+            status=status,
+            started_at=self.started_at,
+            duration_ms=max(0.0, time.time() * 1000 - self.publication.published_ms),
+            payload_preview=nodes.preview(
+                {"MessageId": self.publication.message_id, "Subscription": str(subscription.subscription_id)}
+            ),
+        )
+        self.drafts.append(draft)
+        return draft
+
+    def header(self, draft: HopDraft) -> ids.TraceHeader:
+        """The header to pass on from inside ``draft``'s delivery."""
+        return self.trace.child(draft.hop_id)
+
+    def save(self, drafts: list[HopDraft] | None = None) -> None:
+        if not tracing_conf.enabled():
+            return
+        for sandbox_id, message in hops_save(self.drafts if drafts is None else drafts):
+            broadcast_on_commit(sandbox_id, dict(message))
 
 
 def _queues(topic: Topic, arns: list[str]) -> dict[str, Queue]:
@@ -74,7 +140,11 @@ def _queues(topic: Topic, arns: list[str]) -> dict[str, Queue]:
 
 
 def deliver_fifo(topic_id: int) -> int:
-    """Deliver a FIFO topic's waiting publications in sequence order, holding the topic row lock."""
+    """Deliver a FIFO topic's waiting publications in sequence order, holding the topic row lock.
+
+    Each outbox row is deleted in the transaction that delivers it, so a delivery cut short (a
+    worker killed mid-way) rolls back whole and a rerun delivers each message exactly once.
+    """
     delivered = 0
     with transaction.atomic():
         if not Topic.objects.select_for_update().filter(pk=topic_id).exists():
@@ -126,12 +196,14 @@ def _raw(subscription: Subscription) -> bool:
     return subscription.attributes.get("RawMessageDelivery") == "true"
 
 
-def _deliver_one(subscription: Subscription, publication: Publication, queues: dict[str, Queue]) -> None:
+def _deliver_one(
+    subscription: Subscription, publication: Publication, queues: dict[str, Queue], header: ids.TraceHeader
+) -> None:
     protocol = subscription.protocol
     if protocol == "sqs":
-        _to_queue(queues.get(subscription.endpoint), subscription, publication)
+        _to_queue(queues.get(subscription.endpoint), subscription, publication, header)
     elif protocol == "lambda":
-        invoke_lambda(subscription, _lambda_event(subscription, publication))
+        invoke_lambda(subscription, _lambda_event(subscription, publication), header)
     else:
         raw = _raw(subscription)
         message = _message_for(subscription, publication)
@@ -165,9 +237,11 @@ def _deliver_one(subscription: Subscription, publication: Publication, queues: d
     )
 
 
-def _to_queue(queue: Queue | None, subscription: Subscription, publication: Publication) -> None:
+def _to_queue(
+    queue: Queue | None, subscription: Subscription, publication: Publication, header: ids.TraceHeader
+) -> None:
     if queue is None:
-        raise DeliveryFailed("the queue does not exist")
+        raise DeliveryFailed("the queue does not exist", "AWS.SimpleQueueService.NonExistentQueue")
     if _raw(subscription):
         body = _message_for(subscription, publication)
         attributes = {
@@ -181,28 +255,38 @@ def _to_queue(queue: Queue | None, subscription: Subscription, publication: Publ
     else:
         body = json.dumps(_envelope(subscription, publication), indent=2)
         attributes = {}
-    message = sqs_backend.Outgoing(body=body, attributes=attributes)
+    message = sqs_backend.Outgoing(body=body, attributes=attributes, system_attributes=ids.sqs_system_attributes(header))
     if queue.fifo:
         message.group_id = publication.group_id
         message.dedup_id = publication.dedup_id
     try:
         sqs_backend.enqueue_from_service(queue=queue, message=message)
     except SqsError as error:
-        raise DeliveryFailed(error.message) from None
+        raise DeliveryFailed(error.message, error.code) from None
 
 
-def _dead_letter(subscription: Subscription, publication: Publication, reason: str) -> None:
+def _dead_letter(subscription: Subscription, publication: Publication, hop: HopDraft, failure: DeliveryFailed) -> None:
+    """After a failed delivery: the message to the subscription's DLQ when it has one; the hop says which."""
+    reason = str(failure)
     logger.info("SNS delivery to %s failed: %s", subscription.endpoint, reason)
     policy_text = subscription.attributes.get("RedrivePolicy")
     target = json.loads(policy_text).get("deadLetterTargetArn") if policy_text else None
+    header = ids.TraceHeader(root=hop.trace_id, parent=hop.hop_id)
     with transaction.atomic():
         if target:
             try:
                 _to_queue(
-                    sqs_backend.find_queue_by_arn(sandbox=subscription.sandbox, arn=target), subscription, publication
+                    sqs_backend.find_queue_by_arn(sandbox=subscription.sandbox, arn=target),
+                    subscription,
+                    publication,
+                    header,
                 )
             except DeliveryFailed:
                 target = None
+        hop.status, hop.error_code = ("sent-to-DLQ" if target else "error"), failure.code
+        if tracing_conf.enabled():
+            for sandbox_id, message in hops_save([hop]):
+                broadcast_on_commit(sandbox_id, dict(message))
         announce(
             subscription.sandbox_id,
             f"SNS delivery to {subscription.endpoint} failed ({reason})"
@@ -230,25 +314,33 @@ def _lambda_event(subscription: Subscription, publication: Publication) -> dict[
     }
 
 
-def invoke_lambda(subscription: Subscription, event: dict[str, Any]) -> None:
+def invoke_lambda(subscription: Subscription, event: dict[str, Any], header: ids.TraceHeader) -> None:
     """Invoke the subscribed function asynchronously (``Event``) with the SNS event, after commit.
 
-    The Lambda runtime queues its own task and row as soon as it is called, so it must not run
-    inside this delivery's transaction. The lab does not check the function's resource policy.
+    The function is resolved now (a missing one fails this delivery), but the Lambda runtime queues
+    its own task and row as soon as it is called, so the invoke must not run inside this delivery's
+    transaction. The lab does not check the function's resource policy.
     """
+    from serverless_lab.cloud.lambda_ import backend as lambda_backend
+    from serverless_lab.runtime import services as runtime
+
     sandbox, function_arn = subscription.sandbox, subscription.endpoint
+    try:
+        target = lambda_backend.resolve(sandbox=sandbox, function_name=function_arn)
+    except AwsError as error:
+        raise DeliveryFailed(error.message, error.code) from None
     payload = json.dumps(event).encode()
 
     def invoke() -> None:
-        from serverless_lab.cloud.lambda_ import backend as lambda_backend
-        from serverless_lab.runtime import services as runtime
-
         try:
-            target = lambda_backend.resolve(sandbox=sandbox, function_name=function_arn)
             runtime.invoke_event(
-                target=target, request_id=str(uuid.uuid4()), payload=payload, trace_header=None, client_context=None
+                target=target,
+                request_id=str(uuid.uuid4()),
+                payload=payload,
+                trace_header=str(header),
+                client_context=None,
             )
-        except AwsError as error:  # the function is gone, or the Lambda app refuses the call
+        except AwsError as error:  # the Lambda app refuses the call
             logger.info("SNS could not invoke %s: %s", function_arn, error)
             announce(sandbox.pk, f"SNS could not invoke {function_arn}: {error.message}")
 

@@ -147,6 +147,7 @@ class SNSHandler:
             topic_arn=params.get("TopicArn") or params.get("TargetArn"),
             phone_number=params.get("PhoneNumber"),
             message=_outgoing(params),
+            trace_header=ctx.trace_header,
         )
         if isinstance(result, str):
             return {"MessageId": result}
@@ -154,7 +155,9 @@ class SNSHandler:
 
     def publish_batch(self, ctx: RequestContext, params: Params) -> Params:
         entries = [(e["Id"], _outgoing(e)) for e in params.get("PublishBatchRequestEntries") or []]
-        done, failed = backend.publish_batch(sandbox=ctx.sandbox, topic_arn=params["TopicArn"], entries=entries)
+        done, failed = backend.publish_batch(
+            sandbox=ctx.sandbox, topic_arn=params["TopicArn"], entries=entries, trace_header=ctx.trace_header
+        )
         return {
             "Successful": [{"Id": i, "MessageId": p.message_id, "SequenceNumber": p.sequence_number} for i, p in done],
             "Failed": [_failure(i, e) for i, e in failed],
