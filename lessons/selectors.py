@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -11,9 +12,11 @@ from django.db.models import Count, Max
 
 from lessons import tryit
 from lessons.blocks import split_rendered
+from lessons.scaling import concurrency_steps
 from lessons.models import Attempt, Exercise, Lesson, LessonRecord, QuizAnswer
 from serverless_lab.accounts.models import Classroom
 from serverless_lab.accounts.selectors import user_teaches
+from serverless_lab.cloud.lambda_.backend import sandbox_concurrency_limit
 from serverless_lab.sandboxes.models import Sandbox
 
 ProgressStatus = Literal["not_started", "in_progress", "completed"]
@@ -172,6 +175,14 @@ class LessonPage:
     @property
     def has_editor(self) -> bool:
         return any(segment.kind == "editor" for segment in self.segments)
+
+    @property
+    def has_scaling_demo(self) -> bool:
+        return any(segment.kind == "scaling-demo" for segment in self.segments)
+
+    @property
+    def concurrency_limit(self) -> int:
+        return sandbox_concurrency_limit(self.sandbox) if self.sandbox else 10
 
 
 def quiz_view(*, lesson: Lesson, quiz: dict[str, Any], user: AbstractBaseUser | AnonymousUser) -> QuizView:
@@ -387,3 +398,66 @@ def student_attempts(*, classroom: Classroom, student_id: int) -> tuple[Any, lis
     if student is None:
         return None
     return student, list(Attempt.objects.filter(user=student, reference=False))
+
+
+# --- the auto-scaling demo ----------------------------------------------------------------------
+
+
+def scaling_figure(
+    *,
+    started: datetime,
+    rows: list[dict[str, Any]],
+    throttled_at: list[datetime],
+    errors: list[str],
+    limit: int,
+    size: int,
+) -> dict[str, Any]:
+    """The burst's summary and a Plotly figure of concurrency over time (seconds since the burst).
+
+    "Accepted" counts a request from the moment Lambda took it (its row was created) until it
+    finished: that is what the concurrency limit counts. "Running" counts only the time its handler
+    ran in an execution environment.
+    """
+
+    def seconds(moment: datetime) -> float:
+        return round((moment - started).total_seconds(), 3)
+
+    done = [row for row in rows if row["started_at"] and row["finished_at"]]
+    accepted_x, accepted_y = concurrency_steps([(seconds(r["created_at"]), seconds(r["finished_at"])) for r in done])
+    running_x, running_y = concurrency_steps([(seconds(r["started_at"]), seconds(r["finished_at"])) for r in done])
+    end = max([accepted_x[-1], running_x[-1], *(seconds(t) for t in throttled_at)], default=0) + 0.2
+    data: list[dict[str, Any]] = [
+        {"type": "scatter", "mode": "lines", "name": "Accepted (in flight)", "x": accepted_x + [end],
+         "y": accepted_y + [0], "line": {"shape": "hv", "width": 3}},
+        {"type": "scatter", "mode": "lines", "name": "Running", "x": running_x + [end], "y": running_y + [0],
+         "line": {"shape": "hv", "dash": "dot"}},
+    ]
+    if throttled_at:
+        data.append(
+            {"type": "scatter", "mode": "markers", "name": "Throttled (429)",
+             "x": sorted(seconds(t) for t in throttled_at), "y": [limit] * len(throttled_at),
+             "marker": {"symbol": "x", "size": 11, "color": "#dc2626"}}
+        )
+    layout = {
+        "margin": {"t": 30, "r": 10, "b": 50, "l": 50},
+        "height": 320,
+        "legend": {"orientation": "h", "y": 1.15},
+        "xaxis": {"title": {"text": "seconds since the burst"}, "rangemode": "tozero"},
+        "yaxis": {"title": {"text": "concurrent requests"}, "rangemode": "tozero", "dtick": max(1, limit // 5)},
+        "shapes": [{"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": limit, "y1": limit,
+                    "line": {"color": "#dc2626", "dash": "dash", "width": 1}}],
+        "annotations": [{"xref": "paper", "x": 1, "y": limit, "xanchor": "right", "yanchor": "bottom",
+                         "text": f"concurrency limit {limit}", "showarrow": False, "font": {"color": "#dc2626"}}],
+    }
+    return {
+        "size": size,
+        "limit": limit,
+        "succeeded": len(done),
+        "throttled": len(throttled_at),
+        "failed": len(errors),
+        "errors": sorted(set(errors))[:3],
+        "peak_accepted": max(accepted_y),
+        "peak_running": max(running_y),
+        "cold": sum(bool(r["cold"]) for r in done),
+        "figure": {"data": data, "layout": layout},
+    }

@@ -14,14 +14,15 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.timezone import now
 
-from lessons import editor, tryit
+from lessons import editor, scaling, tryit
 from lessons.checks import LabSession, load_module, module_checks, run_check
 from lessons.content import ContentError, LessonSource, read_directory
 from lessons.coverage import Concept, read_coverage
 from lessons.exercises import ExerciseSource, read_exercises, validate_links
 from lessons.models import Attempt, Exercise, Lesson, LessonRecord, QuizAnswer
-from lessons.selectors import student_sandbox
+from lessons.selectors import scaling_figure, student_sandbox
 from serverless_lab.accounts.models import Classroom
+from serverless_lab.cloud.lambda_.backend import sandbox_concurrency_limit
 from serverless_lab.cloud.lambda_.models import Invocation
 from serverless_lab.sandboxes.models import Sandbox
 from serverless_lab.sandboxes.services import sandbox_create, sandbox_delete, sandbox_reset
@@ -401,10 +402,11 @@ def editor_run(*, sandbox_id: int, function: str, code: str, event: Any) -> dict
     durations). AWS errors become a message for the student, not a failed task."""
     sandbox = Sandbox.objects.get(pk=sandbox_id)
     try:
-        result: dict[str, Any] = dict(editor.deploy_and_invoke(lab_session(sandbox), function=function, code=code, event=event))
+        run = editor.deploy_and_invoke(lab_session(sandbox), function=function, code=code, event=event)
     except ClientError as exc:
         error = exc.response.get("Error", {})
         return {"error": f"AWS answered {error.get('Code')}: {error.get('Message', '')}"}
+    result: dict[str, Any] = dict(run)
     invocation = (
         Invocation.objects.filter(sandbox=sandbox, request_id=result["request_id"]).order_by("-attempt").first()
         if result["request_id"]
@@ -418,3 +420,41 @@ def editor_run(*, sandbox_id: int, function: str, code: str, event: Any) -> dict
         round(invocation.init_duration_ms, 1) if invocation and invocation.init_duration_ms else None
     )
     return result
+
+
+# --- the auto-scaling demo ----------------------------------------------------------------------
+
+
+def scaling_burst_start(*, user: AbstractBaseUser, size: int) -> str:
+    """Queue a burst of ``size`` simultaneous invokes in the student's sandbox; returns the task id."""
+    from lessons.tasks import scaling_burst
+
+    if not 1 <= size <= scaling.MAX_BURST:
+        raise LessonsError(f"Choose a burst of 1 to {scaling.MAX_BURST} requests.")
+    sandbox = student_sandbox(user=user)
+    if sandbox is None:
+        raise LessonsError("Create a sandbox first: the burst runs there.")
+    return str(scaling_burst.delay(sandbox.pk, size).id)
+
+
+def scaling_burst_run(*, sandbox_id: int, size: int) -> dict[str, Any]:
+    """Run in the worker: fire the burst, then describe it from the invocations' rows."""
+    sandbox = Sandbox.objects.get(pk=sandbox_id)
+    try:
+        burst = scaling.fire(lab_session(sandbox), size=size)
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        return {"error": f"AWS answered {error.get('Code')}: {error.get('Message', '')}"}
+    rows = list(
+        Invocation.objects.filter(sandbox=sandbox, request_id__in=burst.request_ids).values(
+            "created_at", "started_at", "finished_at", "cold"
+        )
+    )
+    return scaling_figure(
+        started=burst.started,
+        rows=rows,
+        throttled_at=burst.throttled_at,
+        errors=burst.errors,
+        limit=sandbox_concurrency_limit(sandbox),
+        size=size,
+    )

@@ -45,3 +45,9 @@ def try_run(sandbox_id: int, action: str) -> list[dict[str, str]]:
 def editor_run(sandbox_id: int, function: str, code: str, event: object) -> dict[str, object]:
     """Deploy and invoke an editor block's code; the page reads the result back."""
     return services.editor_run(sandbox_id=sandbox_id, function=function, code=code, event=event)
+
+
+@shared_task(soft_time_limit=150, time_limit=170)
+def scaling_burst(sandbox_id: int, size: int) -> dict[str, object]:
+    """Fire the auto-scaling demo's burst; the page reads the figure back."""
+    return services.scaling_burst_run(sandbox_id=sandbox_id, size=size)

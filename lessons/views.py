@@ -246,3 +246,26 @@ def editor_result(request: HttpRequest, task_id: str) -> HttpResponse:
         return render(request, "lessons/_editor_result.html", {"error": "Run failed in the worker; try again."})
     run = result.get()
     return render(request, "lessons/_editor_result.html", {"run": run, "error": run.get("error", "")})
+
+
+@login_required
+@require_POST
+def scaling_burst(request: HttpRequest) -> HttpResponse:
+    size = request.POST.get("size", "")
+    try:
+        task_id = services.scaling_burst_start(user=request.user, size=int(size) if size.isdigit() else 0)
+    except services.LessonsError as exc:
+        return render(request, "lessons/_scaling_result.html", {"error": str(exc)})
+    _remember_run(request, task_id)
+    return render(request, "lessons/_scaling_result.html", {"task_id": task_id, "pending": True})
+
+
+@login_required
+def scaling_result(request: HttpRequest, task_id: str) -> HttpResponse:
+    result = _own_run(request, task_id)
+    if not result.ready():
+        return render(request, "lessons/_scaling_result.html", {"task_id": task_id, "pending": True})
+    if result.failed():
+        return render(request, "lessons/_scaling_result.html", {"error": "The burst failed in the worker; try again."})
+    burst = result.get()
+    return render(request, "lessons/_scaling_result.html", {"burst": burst, "error": burst.get("error", "")})
