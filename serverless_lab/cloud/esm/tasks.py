@@ -1,5 +1,10 @@
 """Celery entry points of the pollers (queue ``delivery``), and the hook that notices when the runtime
-finished a mapping's invocation."""
+finished a mapping's invocation.
+
+Both tasks are idempotent (a poll is one transaction under the mapping's row lock; a batch is settled
+once), so they are acknowledged after they ran and requeued when their worker process dies: a wake-up
+is never lost with the worker that took it.
+"""
 
 from __future__ import annotations
 
@@ -9,14 +14,16 @@ from celery import shared_task
 from celery.signals import task_postrun
 
 
-@shared_task(name="serverless_lab.cloud.esm.poll", ignore_result=True)
+@shared_task(name="serverless_lab.cloud.esm.poll", ignore_result=True, acks_late=True, reject_on_worker_lost=True)
 def poll(mapping_id: int) -> None:
     from . import pollers
 
     pollers.poll(mapping_id)
 
 
-@shared_task(name="serverless_lab.cloud.esm.complete", ignore_result=True)
+@shared_task(
+    name="serverless_lab.cloud.esm.complete", ignore_result=True, acks_late=True, reject_on_worker_lost=True
+)
 def complete(batch_id: int) -> None:
     from . import pollers
 

@@ -58,6 +58,7 @@ def test_a_batch_is_delivered_with_lambdas_record_format_and_deleted(lambda_clie
     batch = wait_until(lambda: Batch.objects.filter(outcome="ok").select_related("invocation").first(), "the batch")
     assert batch.mapping.uuid.hex == mapping["UUID"].replace("-", "")
     assert batch.invocation.invocation_type == "RequestResponse" and batch.invocation.status == "succeeded"
+    assert batch.invocation.trace_header.startswith("Root=1-5759e988-bd862e3fe1be46a994272793")
     hop = wait_until(lambda: Hop.objects.filter(action="sqs→lambda batch").first(), "the batch's hop")
     assert hop.status == "ok" and hop.trace.trace_id == "1-5759e988-bd862e3fe1be46a994272793"
     assert hop.to_node.endswith(":function:recorder")
@@ -144,3 +145,19 @@ def test_fifo_groups_are_processed_in_order(lambda_client, sqs, s3, recorder):
         seen = [r["body"] for r in records if r["attributes"]["MessageGroupId"] == group]
         assert seen == [f"{group} {i}" for i in range(6)]
     assert all(len(event["Records"]) <= 3 for event in recorded(s3))
+
+
+def test_a_batching_window_gathers_more_than_ten_messages_into_one_batch(lambda_client, sqs, s3, recorder):
+    recorder()
+    url, arn = make_queue(sqs, "bulk", VisibilityTimeout="30")
+    lambda_client.create_event_source_mapping(
+        EventSourceArn=arn, FunctionName="recorder", BatchSize=25, MaximumBatchingWindowInSeconds=20
+    )
+    for start in (0, 10, 20):
+        sqs.send_message_batch(
+            QueueUrl=url, Entries=[{"Id": str(i), "MessageBody": f"item {i}"} for i in range(start, min(start + 10, 25))]
+        )
+    wait_until(lambda: queue_depth(sqs, url) == (0, 0), "the queue to drain")
+    events = recorded(s3)
+    assert [len(event["Records"]) for event in events] == [25]
+    assert sorted(r["body"] for r in events[0]["Records"]) == sorted(f"item {i}" for i in range(25))
