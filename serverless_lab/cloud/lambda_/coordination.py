@@ -75,23 +75,20 @@ def acquire_lease(
     return {0: None, 1: THROTTLED_RESERVED, 2: THROTTLED_SANDBOX}[int(outcome)]
 
 
-def release_lease(*, sandbox_id: int, function_id: int, lease_id: str) -> None:
+def release_lease(*, sandbox_id: int, function_id: int, lease_id: str, answer: dict[str, Any] | None = None) -> None:
+    """Free the slot; with ``answer``, also hand a synchronous invocation's result (or lab error) to
+    the endpoint waiting for it, ``lease_id`` being its request id. One round trip for both."""
     pipe = _client().pipeline(transaction=False)
     for key in _lease_keys(sandbox_id, function_id):
         pipe.zrem(key, lease_id)
+    if answer is not None:
+        pipe.rpush(_result_key(lease_id), json.dumps(answer))
+        pipe.expire(_result_key(lease_id), RESULT_TTL_S)
     pipe.execute()
 
 
 def _result_key(request_id: str) -> str:
     return _key("result", request_id)
-
-
-def post_result(request_id: str, result: dict[str, Any]) -> None:
-    """Hand a synchronous invocation's result to the endpoint waiting for it."""
-    pipe = _client().pipeline()
-    pipe.rpush(_result_key(request_id), json.dumps(result))
-    pipe.expire(_result_key(request_id), RESULT_TTL_S)
-    pipe.execute()
 
 
 _async_clients: dict[int, aioredis.Redis] = {}

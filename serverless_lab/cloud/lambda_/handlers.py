@@ -205,7 +205,8 @@ class LambdaHandler:
 
     async def invoke(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         """RequestResponse waits for the function (on the event loop, no thread held); Event queues it
-        and answers 202; DryRun only checks that the function exists and may be invoked (204)."""
+        and answers 202; DryRun only checks that the function exists and may be invoked (204).
+        Resolving the function and queueing the invocation share one trip to the thread pool."""
         payload = params.get("Payload") or b""
         kind = params.get("InvocationType") or "RequestResponse"
         limit = logic.MAX_ASYNC_PAYLOAD_BYTES if kind == "Event" else logic.MAX_SYNC_PAYLOAD_BYTES
@@ -213,32 +214,29 @@ class LambdaHandler:
             raise exceptions.RequestTooLarge(limit)
         if payload:
             _check_json(payload)
-        target = await _in_thread(
-            backend.resolve,
-            sandbox=ctx.sandbox,
-            function_name=params["FunctionName"],
-            qualifier=params.get("Qualifier"),
-        )
-        client_context = _client_context(params.get("ClientContext"))
+
+        def resolve_and_queue() -> backend.Target:
+            target = backend.resolve(
+                sandbox=ctx.sandbox, function_name=params["FunctionName"], qualifier=params.get("Qualifier")
+            )
+            client_context = _client_context(params.get("ClientContext"))
+            if kind != "DryRun":
+                queue = services.invoke_event if kind == "Event" else services.invoke_request_response_start
+                queue(
+                    target=target,
+                    request_id=ctx.request_id,
+                    payload=payload,
+                    trace_header=ctx.trace_header,
+                    client_context=client_context,
+                )
+            return target
+
+        target = await _in_thread(resolve_and_queue)
         if kind == "DryRun":
             return {"StatusCode": 204}
         if kind == "Event":
-            await _in_thread(
-                services.invoke_event,
-                target=target,
-                request_id=ctx.request_id,
-                payload=payload,
-                trace_header=ctx.trace_header,
-                client_context=client_context,
-            )
             return {"StatusCode": 202}
-        outcome = await services.invoke_request_response(
-            target=target,
-            request_id=ctx.request_id,
-            payload=payload,
-            trace_header=ctx.trace_header,
-            client_context=client_context,
-        )
+        outcome = await services.invoke_request_response_wait(target=target, request_id=ctx.request_id)
         result: dict[str, Any] = {
             "StatusCode": 200,
             "Payload": outcome.payload,
