@@ -16,9 +16,10 @@ BUCKET_NODE = "arn:aws:s3:::photos"
 SHOTS = os.environ.get("LAB_SCREENSHOTS")
 
 
-def shot(page, name: str) -> None:
+def shot(page, name: str, element=None) -> None:
     if SHOTS:
-        page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=True)
+        target = element if element is not None else page
+        target.screenshot(path=str(Path(SHOTS) / f"{name}.png"), **({} if element is not None else {"full_page": True}))
 
 
 def log_in(page, live_lab, client, user) -> None:
@@ -133,3 +134,63 @@ def test_a_stranger_cannot_read_the_diagram_feeds(live_lab, cast, client):
         assert client.get(f"/sandboxes/{cast.sandbox.pk}/{path}").status_code == 404
     client.force_login(cast.bob)
     assert client.get(f"/sandboxes/{cast.sandbox.pk}/diagram/graph.json").status_code == 200
+
+
+def test_the_s3_lesson_embeds_the_students_live_diagram_focused_on_s3(live_lab, cast, client, page):
+    from lessons.services import lessons_load
+
+    assert lessons_load().ok
+    s3 = live_lab.client("s3", cast.sandbox)
+    s3.create_bucket(Bucket="photos")
+    live_lab.client("sqs", cast.sandbox).create_queue(QueueName="not-in-the-s3-lesson")
+    log_in(page, live_lab, client, cast.alice)
+    page.goto(f"{live_lab.url}/lessons/amazon-s3/")
+    block = page.locator("[data-lesson-diagram]")
+    expect(block.locator("[data-diagram]")).to_have_attribute("data-diagram-ready", "true")
+    expect(block.locator("[data-ws-status]")).to_have_text("Live")
+    expect(block).to_contain_text("Live diagram: your S3 resources")
+    expect(block.locator(f'[data-node="{BUCKET_NODE}"]')).to_contain_text("photos")
+    expect(block.locator('[data-node$=":not-in-the-s3-lesson"]')).to_have_count(0)
+
+    watch_tokens(page)
+    s3.put_object(Bucket="photos", Key="cat.jpg", Body=b"meow")
+    live_lab.client("sqs", cast.sandbox).list_queues()  # not S3: the focused diagram skips it
+    page.wait_for_function("window.seenTokens.length === 1")
+    expect(block.locator(".hop-row").first).to_contain_text("s3:PutObject")
+    shot(page, "lesson-diagram", block)
+    assert page.evaluate("window.seenTokens") == [f"ok client→{BUCKET_NODE}"]
+    expect(block.locator(".hop-row", has_text="sqs:")).to_have_count(0)
+
+
+def test_a_dragged_box_stays_where_it_was_put_after_a_reload(live_lab, cast, client, page):
+    live_lab.client("s3", cast.sandbox).create_bucket(Bucket="photos")
+    log_in(page, live_lab, client, cast.alice)
+    open_sandbox(page, live_lab, cast.sandbox)
+    node = page.locator(f'[data-node="{BUCKET_NODE}"]')
+    before = node.get_attribute("transform")
+    box = node.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] / 2 + 40, box["y"] + box["height"] / 2 + 120, steps=8)
+    page.mouse.up()
+    moved = node.get_attribute("transform")
+    assert moved != before
+    page.reload()
+    expect(page.locator("[data-diagram]")).to_have_attribute("data-diagram-ready", "true")
+    expect(page.locator(f'[data-node="{BUCKET_NODE}"]')).to_have_attribute("transform", moved)
+    page.get_by_role("button", name="Reset layout").click()
+    expect(page.locator(f'[data-node="{BUCKET_NODE}"]')).to_have_attribute("transform", before)
+
+
+def test_a_visitor_without_a_sandbox_gets_a_way_to_make_one_instead_of_a_diagram(live_lab, cast, client, page):
+    from lessons.services import lessons_load
+
+    assert lessons_load().ok
+    log_in(page, live_lab, client, cast.charlie)
+    page.goto(f"{live_lab.url}/lessons/amazon-s3/")
+    expect(page.locator("[data-lesson-diagram]")).to_have_count(0)
+    expect(page.get_by_role("link", name="Create a sandbox").first).to_be_visible()
+    page.context.clear_cookies()
+    page.goto(f"{live_lab.url}/lessons/amazon-s3/")
+    expect(page.get_by_role("link", name="Sign up and create a sandbox").first).to_be_visible()
+    shot(page, "lesson-diagram-anonymous", page.get_by_role("complementary", name="Live diagram").first)

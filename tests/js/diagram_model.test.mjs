@@ -3,7 +3,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import {
-  applyHop, catchUpQuery, createModel, edgeKey, labelOf, replaySchedule, serviceOf, waterfallFigure,
+  applyHop, catchUpQuery, createModel, edgeKey, labelOf, parsePositions, positionsKey, replaySchedule,
+  serializePositions, serviceOf, waterfallFigure,
 } from "../../static/js/diagram/model.js";
 
 const BUCKET = "arn:aws:s3:::photos";
@@ -116,4 +117,28 @@ test("a fresh graph keeps observed edges unless a resource they touch was delete
   assert.equal(changesTopology("s3:CreateBucket"), true);
   assert.equal(changesTopology("s3:PutBucketNotificationConfiguration"), true);
   assert.equal(changesTopology("s3:PutObject"), false);
+});
+
+test("a focused diagram skips hops that touch none of its services but still catches up past them", () => {
+  const state = createModel({ nodes: [{ id: "client", label: "Your code", service: "client" }], edges: [] }, { focus: ["s3"] });
+  const table = "arn:aws:dynamodb:us-east-1:1:table/orders";
+  assert.equal(applyHop(state, hop(1, { to_node: table, action: "dynamodb:PutItem" })), null);
+  assert.equal(state.nodes.has(table), false);
+  assert.equal(catchUpQuery(state), "after=1");
+  const effect = applyHop(state, hop(2));
+  assert.equal(effect.edge, edgeKey("client", BUCKET));
+  assert.equal(applyHop(state, hop(3, { from_node: BUCKET, to_node: FN, action: "s3→lambda notify" })).edge, edgeKey(BUCKET, FN));
+  assert.deepEqual(state.hops.map((h) => h.seq), [2, 3]);
+});
+
+test("dragged positions are stored per sandbox and focus, and junk reads as nothing saved", () => {
+  assert.equal(positionsKey(7), "lab.diagram.positions.7.all");
+  assert.equal(positionsKey(7, ["sqs", "sns"]), "lab.diagram.positions.7.sns,sqs");
+  const positions = new Map([[BUCKET, { x: 10.4, y: -3.6 }], [FN, { x: 1, y: 2 }]]);
+  const text = serializePositions(positions, [BUCKET, "arn:aws:s3:::gone"]);
+  assert.deepEqual(JSON.parse(text), { [BUCKET]: [10, -4] });
+  assert.deepEqual(parsePositions(text).get(BUCKET), { x: 10, y: -4 });
+  for (const junk of [null, "", "{", "[1,2]", '"x"', '{"a": [1]}', '{"a": ["1", 2]}', '{"a": [1, null]}']) {
+    assert.equal(parsePositions(junk).size, 0, String(junk));
+  }
 });

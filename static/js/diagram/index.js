@@ -1,13 +1,20 @@
 // The live diagram block: boots from a root element's data attributes, draws the sandbox's graph,
 // animates each trace.hop message, keeps a hop log, and catches up after a reconnect.
 //
-//   <section data-diagram data-graph-url=… data-hops-url=… data-trace-url=…/traces/{id}/>
+//   <section data-diagram data-graph-url=… data-hops-url=… data-trace-url=…/traces/{id}/
+//            data-sandbox=<id> data-focus="s3,lambda">   (focus: optional, a lesson's service)
 //     <div data-diagram-canvas></div> <ol data-hop-log></ol> <div data-hop-details hidden></div>
+//     <button data-diagram-reset>   (optional: forget dragged positions)
 //   </section>
+//
+// Dragged positions persist in localStorage per sandbox and focus (model.positionsKey), so a
+// reload keeps the student's arrangement; they stay in that browser.
 //
 // mountDiagram(root) resolves to { handleMessage(message), catchUp(), show(hop), replay(hop) }: the
 // page that owns the socket feeds it messages and calls catchUp() on each (re)connect.
-import { applyHop, catchUpQuery, changesTopology, createModel, mergeGraph } from "./model.js";
+import {
+  applyHop, catchUpQuery, changesTopology, createModel, mergeGraph, parsePositions, positionsKey, serializePositions,
+} from "./model.js";
 import { createHopLog } from "./log.js";
 import { createDiagram } from "./render.js";
 
@@ -19,20 +26,53 @@ async function getJson(url) {
   return response.json();
 }
 
+// localStorage can be missing or refuse (private browsing, full): positions are a nicety.
+function storage() {
+  try {
+    return window.localStorage;
+  } catch {
+    return null;
+  }
+}
+
 export async function mountDiagram(root) {
   const canvas = root.querySelector("[data-diagram-canvas]");
   const list = root.querySelector("[data-hop-log]");
   const details = root.querySelector("[data-hop-details]");
   const traceUrl = root.dataset.traceUrl ? (id) => root.dataset.traceUrl.replace("{id}", encodeURIComponent(id)) : null;
   const reducedMotion = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
-  const state = createModel(await getJson(root.dataset.graphUrl));
+  const focus = (root.dataset.focus || "").split(",").filter(Boolean);
+  const state = createModel(await getJson(root.dataset.graphUrl), { focus });
   const log = list ? createHopLog(list, details, { traceUrl }) : null;
+  const key = root.dataset.sandbox ? positionsKey(root.dataset.sandbox, focus) : null;
+  let saved = new Map();
+  try {
+    saved = key ? parsePositions(storage()?.getItem(key)) : saved;
+  } catch {
+    saved = new Map();
+  }
   const view = createDiagram(canvas, state, {
     reducedMotion,
+    saved,
+    onDragged(positions, pinned) {
+      try {
+        if (key) storage()?.setItem(key, serializePositions(positions, pinned));
+      } catch (error) {
+        console.warn("could not keep the diagram's positions", error);
+      }
+    },
     onNodeSelect(id) {
       const newest = [...state.hops].reverse().find((hop) => hop.to_node === id || hop.from_node === id);
       if (newest && log) log.select(newest.seq);
     },
+  });
+  root.querySelector("[data-diagram-reset]")?.addEventListener("click", () => {
+    try {
+      if (key) storage()?.removeItem(key);
+    } catch {
+      // nothing saved to forget
+    }
+    view.resetLayout();
   });
   let reloadTimer = null;
   let catchingUp = null;

@@ -32,8 +32,10 @@ export function statusOf(hop) {
   return STATUSES.includes(hop.status) ? hop.status : "error";
 }
 
-export function createModel(graph = { nodes: [], edges: [] }) {
-  const state = { nodes: new Map(), edges: new Map(), hops: [], seen: new Set(), lastSeq: 0 };
+// `focus` (service names, e.g. ["s3"]): a lesson's diagram of one service. Its graph comes
+// focused from the server; hops that touch none of those services are skipped.
+export function createModel(graph = { nodes: [], edges: [] }, { focus = [] } = {}) {
+  const state = { nodes: new Map(), edges: new Map(), hops: [], seen: new Set(), lastSeq: 0, focus: new Set(focus) };
   for (const node of graph.nodes || []) {
     state.nodes.set(node.id, { id: node.id, label: node.label || labelOf(node.id), service: node.service || serviceOf(node.id) });
   }
@@ -58,8 +60,9 @@ function addEdge(state, from, to, label, observed) {
 // that is not a hop (a reconnect's catch-up can overlap the live stream).
 export function applyHop(state, hop, { maxHops = 500 } = {}) {
   if (!hop || hop.type !== "trace.hop" || hop.v !== 1 || state.seen.has(hop.seq)) return null;
-  state.seen.add(hop.seq);
   state.lastSeq = Math.max(state.lastSeq, hop.seq);
+  if (!inFocus(state, hop)) return null;
+  state.seen.add(hop.seq);
   const addedNodes = [hop.from_node, hop.to_node].filter((id) => addNode(state, id));
   const addedEdge = addEdge(state, hop.from_node, hop.to_node, "", true);
   state.hops.push(hop);
@@ -71,6 +74,11 @@ export function applyHop(state, hop, { maxHops = 500 } = {}) {
     status: statusOf(hop),
     topologyChanged: addedNodes.length > 0 || addedEdge,
   };
+}
+
+export function inFocus(state, hop) {
+  if (!state.focus || state.focus.size === 0) return true;
+  return state.focus.has(serviceOf(hop.from_node)) || state.focus.has(serviceOf(hop.to_node));
 }
 
 // The catch-up URL's query after the newest hop this page has seen.
@@ -160,6 +168,36 @@ export function mergeGraph(state, graph) {
   state.nodes = fresh.nodes;
   state.edges = fresh.edges;
   return topology(state) !== before;
+}
+
+// Dragged positions, kept per sandbox (and focus) in the browser's localStorage: the text
+// stored is {"<node id>": [x, y]}. Anything malformed reads as nothing saved.
+export function positionsKey(sandboxId, focus = []) {
+  return `lab.diagram.positions.${sandboxId}.${[...focus].sort().join(",") || "all"}`;
+}
+
+export function parsePositions(text) {
+  const positions = new Map();
+  let saved = null;
+  try {
+    saved = JSON.parse(text || "null");
+  } catch {
+    return positions;
+  }
+  if (!saved || typeof saved !== "object" || Array.isArray(saved)) return positions;
+  for (const [id, point] of Object.entries(saved)) {
+    if (Array.isArray(point) && point.length === 2 && point.every(Number.isFinite)) positions.set(id, { x: point[0], y: point[1] });
+  }
+  return positions;
+}
+
+export function serializePositions(positions, ids) {
+  const saved = {};
+  for (const id of ids) {
+    const point = positions.get(id);
+    if (point) saved[id] = [Math.round(point.x), Math.round(point.y)];
+  }
+  return JSON.stringify(saved);
 }
 
 // Operations after which the server's graph may differ (a resource or an integration changed).

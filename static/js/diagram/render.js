@@ -63,7 +63,9 @@ function border(position, tx, ty) {
   return { x: position.x + dx * Math.min(scale, 1), y: position.y + dy * Math.min(scale, 1) };
 }
 
-export function createDiagram(container, state, { reducedMotion = false, onNodeSelect = null } = {}) {
+// `saved`: positions dragged earlier (id → {x, y}); they stay put through every layout.
+// `onDragged(positions, pinned)` after each drag, to keep them.
+export function createDiagram(container, state, { reducedMotion = false, onNodeSelect = null, saved = new Map(), onDragged = null } = {}) {
   const svg = el("svg", { class: "dg-svg", role: "img", "aria-label": "Architecture diagram of this sandbox" });
   const defs = el("defs", {}, svg);
   const marker = el("marker", { id: `dg-arrow-${Math.random().toString(36).slice(2)}`, viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: "auto-start-reverse" }, defs);
@@ -73,8 +75,8 @@ export function createDiagram(container, state, { reducedMotion = false, onNodeS
   const tokenLayer = el("g", { class: "dg-tokens" }, svg);
   container.replaceChildren(svg);
 
-  const positions = new Map();
-  const pinned = new Set();
+  const positions = new Map(saved);
+  const pinned = new Set(saved.keys());
   const nodeViews = new Map();
   const edgeViews = new Map();
 
@@ -86,15 +88,25 @@ export function createDiagram(container, state, { reducedMotion = false, onNodeS
     for (const edge of state.edges.values()) graph.setEdge(edge.from, edge.to);
     dagreLayout(graph);
     for (const id of graph.nodes()) {
-      if (!pinned.has(id)) positions.set(id, { x: graph.node(id).x, y: graph.node(id).y });
+      if (!pinned.has(id) || !positions.has(id)) positions.set(id, { x: graph.node(id).x, y: graph.node(id).y });
     }
-    for (const id of [...positions.keys()]) if (!state.nodes.has(id)) positions.delete(id);
+    // A dragged node keeps its place while it is gone (a deleted bucket made again comes back there).
+    for (const id of [...positions.keys()]) if (!state.nodes.has(id) && !pinned.has(id)) positions.delete(id);
     draw();
   }
 
+  // Forget every dragged position and lay the graph out afresh.
+  function resetLayout() {
+    pinned.clear();
+    positions.clear();
+    layout();
+  }
+
   function fitViewBox() {
-    const xs = [...positions.values()].map((p) => p.x);
-    const ys = [...positions.values()].map((p) => p.y);
+    const shown = [...state.nodes.keys()].map((id) => positions.get(id)).filter(Boolean);
+    if (shown.length === 0) return;
+    const xs = shown.map((p) => p.x);
+    const ys = shown.map((p) => p.y);
     const minX = Math.min(...xs) - NODE_W / 2 - PAD;
     const minY = Math.min(...ys) - NODE_H / 2 - PAD;
     const width = Math.max(...xs) - Math.min(...xs) + NODE_W + 2 * PAD;
@@ -193,7 +205,10 @@ export function createDiagram(container, state, { reducedMotion = false, onNodeS
       drag = null;
       group.classList.remove("dg-dragging");
       if (wasClick && onNodeSelect) onNodeSelect(id);
-      else fitViewBox();
+      if (!wasClick) {
+        fitViewBox();
+        onDragged?.(positions, pinned);
+      }
     };
     group.addEventListener("pointerup", end);
     group.addEventListener("pointercancel", end);
@@ -260,5 +275,5 @@ export function createDiagram(container, state, { reducedMotion = false, onNodeS
   }
 
   layout();
-  return { layout, draw, animateHop, pulse, positions };
+  return { layout, resetLayout, draw, animateHop, pulse, positions };
 }

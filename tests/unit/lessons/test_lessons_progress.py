@@ -139,7 +139,7 @@ def test_the_lesson_page_embeds_quiz_exercise_and_records_the_read(client, loade
     html = client.get(reverse("lessons:detail", args=["what-is-serverless"])).content.decode()
     assert 'id="quiz-wis-pay-for-use"' in html and 'id="exercise-wis-first-bucket"' in html
     assert 'id="cost-chart"' in html and "cost_calculator.js" in html
-    assert "Live diagram · coming soon" in html
+    assert "data-lesson-diagram" in html and "lesson_embed.js" in html  # alice has a sandbox: her live diagram
     assert LessonRecord.objects.filter(user=cast.alice, lesson_slug="what-is-serverless").exists()
 
 
