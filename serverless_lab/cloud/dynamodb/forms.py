@@ -94,7 +94,9 @@ class ExploreForm(forms.Form):
 
     mode = forms.ChoiceField(choices=[("scan", "Scan"), ("query", "Query")], initial="scan", required=False)
     index = forms.CharField(label="Table or index", required=False, max_length=255)
-    pk = forms.CharField(label="Partition key value", required=False, max_length=2048, widget=forms.TextInput(attrs=_CODE))
+    pk = forms.CharField(
+        label="Partition key value", required=False, max_length=2048, widget=forms.TextInput(attrs=_CODE)
+    )
     sk_op = forms.ChoiceField(label="Sort key condition", choices=SORT_OPERATORS, required=False)
     sk = forms.CharField(label="Sort key value", required=False, max_length=1024, widget=forms.TextInput(attrs=_CODE))
     sk2 = forms.CharField(label="and", required=False, max_length=1024, widget=forms.TextInput(attrs=_CODE))
@@ -102,7 +104,10 @@ class ExploreForm(forms.Form):
         label="Filter expression",
         required=False,
         max_length=4096,
-        help_text="Applied after the read, e.g. total > :min AND #s = :open",
+        help_text=(
+            "Applied after the read, e.g. #t > :min AND begins_with(sku, :p). "
+            "Reserved words (status, total, name…) go through #placeholders."
+        ),
         widget=forms.TextInput(attrs=_CODE),
     )
     names = forms.CharField(
@@ -121,7 +126,11 @@ class ExploreForm(forms.Form):
     )
     descending = forms.BooleanField(label="Descending sort key order (ScanIndexForward = false)", required=False)
     limit = forms.IntegerField(
-        label="Page size", min_value=1, max_value=200, required=False, widget=forms.NumberInput(attrs={"placeholder": "25"})
+        label="Page size",
+        min_value=1,
+        max_value=200,
+        required=False,
+        widget=forms.NumberInput(attrs={"placeholder": "25"}),
     )
     start = forms.CharField(required=False, max_length=8192, widget=forms.HiddenInput)
 
@@ -150,7 +159,7 @@ class PartiQLForm(forms.Form):
     statement = forms.CharField(
         label="PartiQL statement",
         max_length=8192,
-        widget=forms.Textarea(attrs={**_CODE, "rows": 5, "class": "ddb-editor"}),
+        widget=forms.Textarea(attrs={**_CODE, "rows": 5, "class": "ddb-editor ddb-editor-short"}),
     )
     next_token = forms.CharField(required=False, max_length=8192, widget=forms.HiddenInput)
 

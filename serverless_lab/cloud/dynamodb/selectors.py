@@ -22,7 +22,7 @@ from serverless_lab.tracing.models import Hop
 
 from . import backend
 from .logic import DynamoValidationError
-from .models import IndexEntry, Item, StreamRecord, Table
+from .models import Item, StreamRecord, Table
 
 Doc = dict[str, Any]
 
@@ -31,6 +31,17 @@ CELL_CHARS = 80
 LATENCY_HOPS = 500
 STREAM_RECORDS = 20
 SINGLE_DIGIT_MS = 10.0
+CONTROL_PLANE = (
+    "CreateTable",
+    "DeleteTable",
+    "DescribeTable",
+    "UpdateTable",
+    "DescribeTimeToLive",
+    "UpdateTimeToLive",
+    "TagResource",
+    "UntagResource",
+    "ListTagsOfResource",
+)
 
 
 # --- tables -----------------------------------------------------------------------------------
@@ -78,7 +89,8 @@ class TableRow:
 def _keys(key_schema: list[Doc], types: dict[str, str]) -> tuple[KeyAttribute, KeyAttribute | None]:
     hash_name = next(k["AttributeName"] for k in key_schema if k["KeyType"] == "HASH")
     range_name = next((k["AttributeName"] for k in key_schema if k["KeyType"] == "RANGE"), None)
-    return KeyAttribute(hash_name, types[hash_name]), KeyAttribute(range_name, types[range_name]) if range_name else None
+    range_key = KeyAttribute(range_name, types[range_name]) if range_name else None
+    return KeyAttribute(hash_name, types[hash_name]), range_key
 
 
 def _row(table: Table, item_count: int, size: int) -> TableRow:
@@ -424,9 +436,11 @@ def _percentile(ordered: list[float], fraction: float) -> float:
 
 
 def latency_rows(*, sandbox: Sandbox, table_arn: str, limit: int = LATENCY_HOPS) -> list[LatencyRow]:
-    """p50/p99 of this table's latest ``limit`` dynamodb:* hops, by operation and by caller."""
+    """p50/p99 of this table's latest ``limit`` dynamodb:* data-plane hops (item reads and writes,
+    the ones "single-digit milliseconds" is about), by operation and by caller."""
     hops = (
         Hop.objects.filter(sandbox=sandbox, to_node=table_arn, action__startswith="dynamodb:")
+        .exclude(action__in=[f"dynamodb:{operation}" for operation in CONTROL_PLANE])
         .order_by("-id")
         .values_list("action", "from_node", "duration_ms")[:limit]
     )
@@ -506,11 +520,3 @@ def latency_figure(rows: list[LatencyRow]) -> Doc:
             "font": {"family": "system-ui, sans-serif", "size": 12},
         },
     }
-
-
-def index_names(table: Table) -> list[str]:
-    return [i["IndexName"] for i in table.global_indexes + table.local_indexes]
-
-
-def index_entry_count(table: Table, index_name: str) -> int:
-    return IndexEntry.objects.filter(table=table, index_name=index_name).count()

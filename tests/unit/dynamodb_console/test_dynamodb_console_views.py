@@ -440,11 +440,14 @@ def test_latency_groups_hops_by_operation_and_caller(alice, cast, orders):
         hop_record(sandbox_id=cast.sandbox.pk, trace=None, from_node="client", to_node=arn,
                    action="dynamodb:GetItem", duration_ms=duration)
     alice.get(url("dynamodb:table", cast, "orders"))
+    hop_record(sandbox_id=cast.sandbox.pk, trace=None, from_node="browser", to_node=arn,
+               action="dynamodb:CreateTable", duration_ms=50.0)
     response = alice.get(url("dynamodb:latency", cast, "orders"))
     rows = {(r.action, r.source): r for r in response.context["rows"]}
     get = rows[("GetItem", "SDK")]
     assert (get.count, get.p50, get.p99, get.max) == (4, 2.0, 40.0, 40.0)
     assert rows[("Scan", "Console")].count == 1
+    assert not any(action == "CreateTable" for action, _ in rows)
     assert response.context["figure"]["data"][0]["x"][0].startswith("GetItem")
     assert b'id="latency-figure"' in response.content
 
