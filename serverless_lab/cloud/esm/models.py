@@ -43,10 +43,11 @@ class EventSourceMapping(models.Model):
     last_modified = models.DateTimeField()
     last_processing_result = models.CharField(max_length=256, default="No records processed")
     # DynamoDB streams: the last record id processed, the failed attempts of the batch at the
-    # checkpoint, and (bisecting) how many records the next attempt takes.
+    # checkpoint, (bisecting) how many records the next attempt takes, and when it may start.
     checkpoint = models.BigIntegerField(default=0)
     retries = models.PositiveIntegerField(default=0)
     bisect_limit = models.PositiveIntegerField(null=True, blank=True)
+    retry_at_ms = models.BigIntegerField(default=0)
 
     class Meta:
         ordering = ["pk"]

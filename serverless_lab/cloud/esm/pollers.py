@@ -232,8 +232,8 @@ class StreamSource:
             cutoff = datetime.fromtimestamp((at / 1000) - mapping.maximum_record_age_s, tz=UTC)
             stale = self._pending().filter(created_at__lt=cutoff).order_by("-id").values_list("id", flat=True).first()
             if stale is not None:
-                mapping.checkpoint, mapping.retries, mapping.bisect_limit = stale, 0, None
-                mapping.save(update_fields=["checkpoint", "retries", "bisect_limit"])
+                mapping.checkpoint, mapping.retries, mapping.bisect_limit, mapping.retry_at_ms = stale, 0, None, 0
+                mapping.save(update_fields=["checkpoint", "retries", "bisect_limit", "retry_at_ms"])
         first = self._pending().order_by("id").values_list("created_at", flat=True).first()
         if first is None:
             return 0
@@ -262,6 +262,7 @@ class StreamSource:
     def settle(self, batch: Batch, result: logic.BatchResult) -> str:
         """Move the checkpoint past what succeeded; retry the rest until retries run out. Returns the hop status."""
         mapping = self.mapping
+        mapping.retry_at_ms = 0
         if not result.failed_all and not result.failed_ids:
             mapping.checkpoint, mapping.retries, mapping.bisect_limit = batch.last_record, 0, None
             return "ok"
@@ -275,6 +276,7 @@ class StreamSource:
         size = len(batch.items)
         if mapping.bisect_on_error and size > 1:
             mapping.bisect_limit = max(1, size // 2)
+        mapping.retry_at_ms = now_ms() + int(min(0.25 * 2**mapping.retries, 5.0) * 1000)
         return "retried"
 
     def node(self) -> str:
@@ -318,6 +320,10 @@ def _poll(mapping_id: int) -> None:
         if in_flight.deadline_ms > at:
             return  # its completion polls again
         _settle(mapping, in_flight, None, "the invocation did not finish in time")
+    if mapping.retry_at_ms > at:  # a failed stream batch backs off, whatever wakes the poller
+        retry_at = mapping.retry_at_ms
+        transaction.on_commit(lambda: hooks.schedule(mapping_id, retry_at))
+        return
     source = _source(mapping)
     if problem := source.problem():
         _set_result(mapping, problem)
@@ -473,7 +479,7 @@ def _settle(mapping: EventSourceMapping, batch: Batch, posted: dict[str, Any] | 
     batch.error = result.reason[:256]
     batch.save(update_fields=["finished_at", "outcome", "error"])
     mapping.last_processing_result = "OK" if status == "ok" else f"PROBLEM: {result.reason}"[:256]
-    mapping.save(update_fields=["checkpoint", "retries", "bisect_limit", "last_processing_result"])
+    mapping.save(update_fields=["checkpoint", "retries", "bisect_limit", "retry_at_ms", "last_processing_result"])
     sandbox = mapping.sandbox
     kind = "sqs→lambda batch" if mapping.kind == logic.SQS else "dynamodb stream→lambda batch"
     hop_record(
@@ -493,9 +499,9 @@ def _settle(mapping: EventSourceMapping, batch: Batch, posted: dict[str, Any] | 
     if cutoff:
         mapping.batches.filter(finished_at__isnull=False, pk__lte=cutoff[0]).delete()
     mapping_id = mapping.pk
-    if status == "retried":
-        delay = min(0.25 * 2**mapping.retries, 5.0)
-        transaction.on_commit(lambda: hooks.schedule(mapping_id, now_ms() + int(delay * 1000)))
+    if mapping.retry_at_ms:
+        retry_at = mapping.retry_at_ms
+        transaction.on_commit(lambda: hooks.schedule(mapping_id, retry_at))
     else:
         transaction.on_commit(lambda: hooks.kick(mapping_id))
 
