@@ -34,6 +34,10 @@ class HtmxHttpRequest(HttpRequest):
     htmx: HtmxDetails
 
 
+# htmx does not swap 4xx answers, so a partial that shows form errors answers 200; whole pages
+# with form errors answer 400.
+
+
 def _own_sandbox(request: HttpRequest, sandbox_id: int) -> Sandbox:
     # Somebody else's sandbox is a 404, never a 403: its existence is not ours to reveal.
     return get_object_or_404(Sandbox, pk=sandbox_id, owner=request.user)
@@ -133,7 +137,7 @@ def function_deploy(request: HtmxHttpRequest, sandbox_id: int, name: str) -> Htt
         deploy_error = " ".join(form.errors.get("source", ["The code could not be read."]))
     if request.htmx:
         context = {"sandbox": sandbox, "function": function, "deploy_error": deploy_error, "deployed": not deploy_error}
-        return render(request, "lambda/function_detail.html#deploy-status", context, status=400 if deploy_error else 200)
+        return render(request, "lambda/function_detail.html#deploy-status", context)
     if deploy_error:
         messages.error(request, deploy_error)
     else:
@@ -154,7 +158,7 @@ def test_event_save(request: HtmxHttpRequest, sandbox_id: int, name: str) -> Htt
     context = _code_context(sandbox, function, event_form=form, saved_event=saved)
     status = 400 if form.errors else 200
     if request.htmx:
-        return render(request, "lambda/function_detail.html#event-editor", context, status=status)
+        return render(request, "lambda/function_detail.html#event-editor", context)
     if saved is not None:
         messages.success(request, f"Test event {saved.name} saved.")
         return redirect(f"{reverse('lambda:function', args=[sandbox.pk, function.name])}?{urlencode({'event': saved.name})}")
@@ -201,7 +205,7 @@ async def function_test(request: HtmxHttpRequest, sandbox_id: int, name: str) ->
     result = await console.invoke(function=function, payload=form.cleaned_data["payload"].encode()) if valid else None
     context = await sync_to_async(_result_context)(request, sandbox_id, name, form, result)
     return await sync_to_async(_result_html)(
-        request, context, whole_page=not request.htmx, status=200 if valid else 400
+        request, context, whole_page=not request.htmx, status=200 if valid or request.htmx else 400
     )
 
 
@@ -240,7 +244,7 @@ def function_configuration(request: HtmxHttpRequest, sandbox_id: int, name: str)
     context = {"sandbox": sandbox, "function": function, "tab": "configuration", "form": form, "limit": limit}
     status = 400 if form.is_bound and form.errors else 200
     if request.htmx and request.htmx.target == "configuration-form":
-        return render(request, "lambda/configuration.html#configuration-form", context, status=status)
+        return render(request, "lambda/configuration.html#configuration-form", context)
     return render(request, "lambda/configuration.html", context, status=status)
 
 
@@ -276,7 +280,7 @@ def function_monitoring(request: HtmxHttpRequest, sandbox_id: int, name: str) ->
         "limit": backend.sandbox_concurrency_limit(sandbox),
     }
     if request.htmx and request.htmx.target == "monitoring-data":
-        return render(request, "lambda/monitoring.html#monitoring-data", context)
+        return render(request, "lambda/_monitoring_live.html", context)
     return render(request, "lambda/monitoring.html", context)
 
 
@@ -295,11 +299,15 @@ async def function_burst(request: HtmxHttpRequest, sandbox_id: int, name: str) -
     if form.is_valid():
         payload = await sync_to_async(_burst_payload)(function)
         summary = await console.burst(function=function, count=form.cleaned_data["count"], payload=payload)
-    context = {"sandbox": sandbox, "function": function, "burst_form": form, "summary": summary}
+    context = {
+        "sandbox": sandbox,
+        "function": function,
+        "burst_form": form,
+        "summary": summary,
+        "limit": backend.sandbox_concurrency_limit(sandbox),
+    }
     if request.htmx:
-        return await sync_to_async(render)(
-            request, "lambda/monitoring.html#burst-panel", context, status=200 if summary else 400
-        )
+        return await sync_to_async(render)(request, "lambda/monitoring.html#burst-panel", context)
     if summary is not None:
         await sync_to_async(messages.success)(
             request,
