@@ -9,6 +9,7 @@ ec2, rest-json and rest-xml protocols. No Django imports here.
 from __future__ import annotations
 
 from .parsers import parse_request, validate_required
+from .query_compat import protocol_model
 from .request import AwsRequest, AwsResponse
 from .routing import find_operation
 from .serializers import serialize_error, serialize_result
@@ -20,6 +21,7 @@ __all__ = [
     "find_operation",
     "load_service_model",
     "parse_request",
+    "protocol_model",
     "serialize_error",
     "serialize_result",
     "validate_required",

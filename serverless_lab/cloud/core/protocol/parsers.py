@@ -47,7 +47,9 @@ def parse_request(operation_model: OperationModel, request: AwsRequest, uri_para
         if plan.protocol in JSON_PROTOCOLS:
             return _json_struct(node, _load_json(request.body))
         if plan.protocol in QUERY_PROTOCOLS:
-            return _query_struct(node, _form_tree(request.form), plan.protocol == "ec2")
+            params = _query_struct(node, _form_tree(request.form), plan.protocol == "ec2")
+            # Members implied by the path (an SQS queue URL posted to) fill what the form left out.
+            return {**{k: v for k, v in uri_params.items() if k in node.members}, **params}
         return _parse_rest(plan, node, request, uri_params)
     except BadValue as exc:
         where = exc.where()

@@ -10,6 +10,7 @@ from botocore.model import OperationModel, ServiceModel
 
 from serverless_lab.cloud.core.errors import AwsError, InvalidAction, UnknownOperation
 
+from .query_compat import implied_params, protocol_model
 from .request import AwsRequest
 from .shapes import service_protocol
 
@@ -206,7 +207,14 @@ def _router(service_model: ServiceModel) -> _TargetRouter | _ActionRouter | _Res
 def find_operation(service_model: ServiceModel, request: AwsRequest) -> tuple[OperationModel, dict[str, str]]:
     """The operation ``request`` calls, and its percent-decoded URI label values.
 
+    A query-era call (``Action=…`` form) to a JSON service that still serves those (SQS) gets the
+    operation of the service's query view, so it is parsed and answered in the query protocol;
+    its label values are the members implied by where it posted (the queue URL).
     Raises UnknownOperation / InvalidAction / MissingAction (as AwsError) naming what
     was asked for when nothing matches.
     """
+    model = protocol_model(service_model, request)
+    if model is not service_model:
+        operation, _ = _router(model).find(request)
+        return operation, implied_params(service_model, request)
     return _router(service_model).find(request)

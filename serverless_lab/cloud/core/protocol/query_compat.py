@@ -1,0 +1,130 @@
+"""The query protocol for services that moved to JSON but still serve query-era clients.
+
+botocore models SQS as JSON (``awsQueryCompatible``), yet older SDKs (boto3 before 1.31, the AWS SDK
+for Java v1, boto2, hand-written form posts) still send ``Action=SendMessage&QueueUrl=…`` form
+bodies, to ``/`` or to the queue URL itself, and read XML back. This module derives a query-protocol
+view of such a model (the same operations and shapes, plus the query-era wire names, result wrappers
+and XML namespace), so the ordinary query parser and serialiser handle those requests.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from functools import cache
+from typing import Any
+
+from botocore.model import ServiceModel
+
+from .request import AwsRequest
+from .serializers import _SQS_QUERY_CODES
+from .shapes import _loader, service_protocol
+
+# Query-era wire names (``locationName``) of SQS's 2012-11-05 query model, by shape ("Shape") or
+# shape part ("Shape.member", "Shape.key", "Shape.value", "Shape.members.Member").
+_SQS_NAMES = {
+    "AWSAccountIdList.member": "AWSAccountId",
+    "ActionNameList.member": "ActionName",
+    "AttributeNameList.member": "AttributeName",
+    "BatchResultErrorEntryList.member": "BatchResultErrorEntry",
+    "BinaryList.member": "BinaryListValue",
+    "ChangeMessageVisibilityBatchRequestEntryList.member": "ChangeMessageVisibilityBatchRequestEntry",
+    "ChangeMessageVisibilityBatchResultEntryList.member": "ChangeMessageVisibilityBatchResultEntry",
+    "CreateQueueRequest.members.Attributes": "Attribute",
+    "CreateQueueRequest.members.tags": "Tag",
+    "DeleteMessageBatchRequestEntryList.member": "DeleteMessageBatchRequestEntry",
+    "DeleteMessageBatchResultEntryList.member": "DeleteMessageBatchResultEntry",
+    "GetQueueAttributesResult.members.Attributes": "Attribute",
+    "ListMessageMoveTasksResultEntryList.member": "ListMessageMoveTasksResultEntry",
+    "ListQueueTagsResult.members.Tags": "Tag",
+    "Message.members.Attributes": "Attribute",
+    "Message.members.MessageAttributes": "MessageAttribute",
+    "MessageAttributeNameList.member": "MessageAttributeName",
+    "MessageAttributeValue.members.StringListValues": "StringListValue",
+    "MessageAttributeValue.members.BinaryListValues": "BinaryListValue",
+    "MessageBodyAttributeMap.key": "Name",
+    "MessageBodyAttributeMap.value": "Value",
+    "MessageBodySystemAttributeMap.key": "Name",
+    "MessageBodySystemAttributeMap.value": "Value",
+    "MessageList.member": "Message",
+    "MessageSystemAttributeList.member": "MessageSystemAttributeName",
+    "MessageSystemAttributeMap": "Attribute",
+    "MessageSystemAttributeMap.key": "Name",
+    "MessageSystemAttributeMap.value": "Value",
+    "MessageSystemAttributeValue.members.StringListValues": "StringListValue",
+    "MessageSystemAttributeValue.members.BinaryListValues": "BinaryListValue",
+    "QueueAttributeMap": "Attribute",
+    "QueueAttributeMap.key": "Name",
+    "QueueAttributeMap.value": "Value",
+    "QueueUrlList.member": "QueueUrl",
+    "SendMessageBatchRequestEntry.members.MessageAttributes": "MessageAttribute",
+    "SendMessageBatchRequestEntry.members.MessageSystemAttributes": "MessageSystemAttribute",
+    "SendMessageBatchRequestEntryList.member": "SendMessageBatchRequestEntry",
+    "SendMessageBatchResultEntryList.member": "SendMessageBatchResultEntry",
+    "SendMessageRequest.members.MessageAttributes": "MessageAttribute",
+    "SendMessageRequest.members.MessageSystemAttributes": "MessageSystemAttribute",
+    "SetQueueAttributesRequest.members.Attributes": "Attribute",
+    "StringList.member": "StringListValue",
+    "TagKeyList.member": "TagKey",
+    "TagMap": "Tag",
+    "TagMap.key": "Key",
+    "TagMap.value": "Value",
+    "TagQueueRequest.members.Tags": "Tag",
+}
+_QUERY_ERA = {"sqs": ("http://queue.amazonaws.com/doc/2012-11-05/", _SQS_NAMES)}
+_LEGACY_ERROR_CODES = {"sqs": _SQS_QUERY_CODES}
+# A queue URL's path, as older SDKs post to it: /<account id>/<queue name>
+_QUEUE_PATH = re.compile(r"^/\d{12}/[^/]+$")
+
+
+def speaks_query(service_model: ServiceModel, request: AwsRequest) -> bool:
+    """Whether ``request`` is a query-protocol call to a JSON service that still accepts those."""
+    if service_model.service_name not in _QUERY_ERA or request.header("x-amz-target"):
+        return False
+    if service_protocol(service_model) not in ("json", "json-1.0", "json-1.1"):
+        return False  # already a query model
+    content_type = (request.header("content-type") or "").lower()
+    if request.body and not content_type.startswith("application/x-www-form-urlencoded"):
+        return False
+    return "Action" in request.form
+
+
+def protocol_model(service_model: ServiceModel, request: AwsRequest | None) -> ServiceModel:
+    """The model whose wire format ``request`` speaks: the query view for a query-era call."""
+    if request is not None and speaks_query(service_model, request):
+        return query_view(service_model.service_name)
+    return service_model
+
+
+def implied_params(service_model: ServiceModel, request: AwsRequest) -> dict[str, str]:
+    """Members a query-era call gives by where it posts: SQS's ``QueueUrl`` is the URL posted to."""
+    path = request.path.split("?", 1)[0]
+    if service_model.service_name == "sqs" and _QUEUE_PATH.match(path):
+        return {"QueueUrl": path}
+    return {}
+
+
+@cache
+def query_view(service_name: str) -> ServiceModel:
+    """The query-protocol twin of ``service_name``'s JSON model (same operations and shapes)."""
+    namespace, names = _QUERY_ERA[service_name]
+    description: dict[str, Any] = copy.deepcopy(_loader().load_service_model(service_name, "service-2"))
+    metadata = description["metadata"]
+    for key in ("targetPrefix", "jsonVersion", "awsQueryCompatible"):
+        metadata.pop(key, None)
+    metadata.update(protocol="query", protocols=["query"], xmlNamespace=namespace)
+    for name, operation in description["operations"].items():
+        if "output" in operation:
+            operation["output"]["resultWrapper"] = f"{name}Result"
+    shapes = description["shapes"]
+    for shape_name, legacy_code in _LEGACY_ERROR_CODES.get(service_name, {}).items():
+        if shape_name in shapes:  # query-era clients match their exceptions by these codes
+            shapes[shape_name]["error"] = {"code": legacy_code, "httpStatusCode": 400, "senderFault": True}
+    for path, wire_name in names.items():
+        shape_name, *parts = path.split(".")
+        target = shapes.get(shape_name)
+        for part in parts:
+            target = target.get(part) if target is not None else None
+        if target is not None:
+            target["locationName"] = wire_name
+    return ServiceModel(description, service_name=service_name)
