@@ -102,10 +102,32 @@ def test_fan_out_from_a_topic_to_a_queue_poll_delete_and_explain_a_filter(live_l
     page.get_by_role("button", name="Confirm subscription").click()
     expect(page.get_by_role("status").filter(has_text="Subscription confirmed")).to_be_visible()
 
+    page.goto(f"{live_lab.url}/sandboxes/{cast.sandbox.pk}/sns/topics/order-events/")
+    page.get_by_role("link", name="Edit filter policy").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Which messages reach")
+    shot(page, tmp_path, "sns-filter-edit")
+
+    # A dead-letter queue made with boto3: its console page redrives the messages back.
+    sqs = live_lab.client("sqs", cast.sandbox)
+    dlq_url = sqs.create_queue(QueueName="orders-dlq")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sqs.create_queue(
+        QueueName="payments",
+        Attributes={"RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 2})},
+    )
+    sqs.send_message(QueueUrl=dlq_url, MessageBody="a payment that kept failing")
+    page.goto(f"{live_lab.url}/sandboxes/{cast.sandbox.pk}/sqs/queues/orders-dlq/")
+    expect(page.get_by_text("This is the dead-letter queue of")).to_be_visible()
+    shot(page, tmp_path, "sqs-dlq")
+    page.get_by_role("button", name="Redrive 1 message to payments").click()
+    expect(page.get_by_role("status").filter(has_text="1 message(s) moved back")).to_be_visible()
+    assert Message.objects.get().queue.name == "payments"
+
     for name, path in [
         ("sqs-list", "sqs/"),
         ("sqs-purge", "sqs/queues/orders/purge/"),
         ("sns-list", "sns/"),
+        ("sns-topic-delete", "sns/topics/order-events/delete/"),
     ]:
         page.goto(f"{live_lab.url}/sandboxes/{cast.sandbox.pk}/{path}")
         shot(page, tmp_path, name)

@@ -44,7 +44,7 @@ class QueueCreateForm(forms.Form):
         label="Retention period (seconds)", min_value=60, max_value=1_209_600, initial=345_600,
         help_text="Messages older than this are dropped (60 s – 14 days; default 4 days).",
     )
-    dead_letter_queue = forms.ChoiceField(label="Dead-letter queue", required=False)
+    dead_letter_queue = forms.ChoiceField(label="Dead-letter queue", required=False)  # choices: the sandbox's queues
     max_receive_count = forms.IntegerField(
         label="Maximum receives", min_value=1, max_value=1000, initial=3,
         help_text="After this many receives without a delete, the message moves to the dead-letter queue.",
@@ -171,8 +171,8 @@ class SendMessageForm(MessageAttributesMixin):
 class PollForm(forms.Form):
     max_messages = forms.IntegerField(label="Messages at most", min_value=1, max_value=10, initial=10)
     visibility_timeout = forms.IntegerField(
-        label="Visibility timeout (seconds)", min_value=0, max_value=43_200, required=False,
-        help_text="Empty: the queue's own. Received messages are hidden from others this long.",
+        label="Visibility timeout", min_value=0, max_value=43_200, required=False,
+        help_text="Seconds; empty: the queue's own.",
     )
 
 

@@ -23,6 +23,7 @@ from .models import DepthSample, Queue
 SAMPLE_EVERY_MS = 30_000
 SAMPLE_WINDOW_MS = 60 * 60 * 1000
 POLL_SECONDS = 3
+CHART_MIN_SPAN_MS = 5 * 60 * 1000
 
 
 @dataclass
@@ -213,16 +214,22 @@ def record_depth(queue: Queue, current: Depth) -> bool:
 
 
 def depth_chart(queue: Queue) -> DepthChart:
-    """A plotly figure (stacked areas) of the queue's sampled depth over the last hour."""
-    samples = list(
-        DepthSample.objects.filter(queue=queue, at_ms__gte=backend.now_ms() - SAMPLE_WINDOW_MS).order_by("at_ms")
-    )
-    times = [datetime.fromtimestamp(s.at_ms / 1000, UTC).isoformat() for s in samples]
-    series = [
-        ("Visible", [s.visible for s in samples], "#4338ca"),
-        ("In flight", [s.in_flight for s in samples], "#f59e0b"),
-        ("Delayed", [s.delayed for s in samples], "#15803d"),
-    ]
+    """A plotly figure (stacked areas) of the queue's sampled depth over the last hour.
+
+    The last sample is carried on to now (depth is sampled when it changes), and the time axis
+    spans at least ``CHART_MIN_SPAN_MS`` so a fresh chart has a readable scale.
+    """
+    now = backend.now_ms()
+    samples = list(DepthSample.objects.filter(queue=queue, at_ms__gte=now - SAMPLE_WINDOW_MS).order_by("at_ms"))
+    points = [(s.at_ms, s.visible, s.in_flight, s.delayed) for s in samples]
+    if points:
+        points.append((now, *points[-1][1:]))
+
+    def iso(ms: int) -> str:
+        return datetime.fromtimestamp(ms / 1000, UTC).isoformat()
+
+    times = [iso(p[0]) for p in points]
+    series = [("Delayed", 3, "#15803d"), ("In flight", 2, "#f59e0b"), ("Visible", 1, "#4338ca")]
     data = [
         {
             "type": "scatter",
@@ -231,16 +238,18 @@ def depth_chart(queue: Queue) -> DepthChart:
             "stackgroup": "depth",
             "name": name,
             "x": times,
-            "y": values,
+            "y": [p[index] for p in points],
         }
-        for name, values, color in series
+        for name, index, color in series
     ]
+    start = min(points[0][0] if points else now, now - CHART_MIN_SPAN_MS)
+    highest = max((p[1] + p[2] + p[3] for p in points), default=0)
     layout = {
         "margin": {"t": 10, "r": 10, "b": 40, "l": 40},
         "height": 240,
-        "legend": {"orientation": "h", "y": -0.25},
-        "xaxis": {"type": "date", "title": {"text": ""}},
-        "yaxis": {"title": {"text": "messages"}, "rangemode": "tozero"},
+        "legend": {"orientation": "h", "y": -0.25, "traceorder": "reversed"},
+        "xaxis": {"type": "date", "range": [iso(start), iso(now)]},
+        "yaxis": {"title": {"text": "messages"}, "range": [0, max(highest, 4) * 1.15], "tickformat": ",d"},
         "paper_bgcolor": "rgba(0,0,0,0)",
         "plot_bgcolor": "rgba(0,0,0,0)",
     }

@@ -214,8 +214,8 @@ def test_the_depth_panel_records_samples_only_when_the_depth_changes(alice, cast
     assert DepthSample.objects.filter(queue=queue).count() == 2
     script = re.search(r'<script id="depth-figure" type="application/json">(.*?)</script>', response.content.decode())
     figure = json.loads(script.group(1))
-    assert [trace["name"] for trace in figure["data"]] == ["Visible", "In flight", "Delayed"]
-    assert figure["data"][0]["y"] == [0, 1]
+    assert [trace["name"] for trace in figure["data"]] == ["Delayed", "In flight", "Visible"]
+    assert figure["data"][2]["y"] == [0, 1, 1]  # two samples, the last carried on to now
 
 
 def test_purge_asks_first_then_empties_the_queue(alice, cast):
