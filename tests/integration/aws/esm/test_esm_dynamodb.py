@@ -87,3 +87,39 @@ def test_a_failing_batch_blocks_the_shard_until_its_retries_run_out(lambda_clien
     statuses = list(Hop.objects.filter(action="dynamodb stream→lambda batch").order_by("pk")
                     .values_list("status", flat=True))
     assert statuses == ["ok", "retried", "retried", "error", "ok"]
+
+
+def notes_of(s3, until: str) -> list[list[str]]:
+    """The notes of each batch the recorder received, once a batch holding ``until`` arrived."""
+    batches = [[r["dynamodb"]["NewImage"]["note"]["S"] for r in e["Records"]] for e in recorded(s3)]
+    return batches if any(until in batch for batch in batches) else []
+
+
+def test_partial_batch_responses_and_bisecting_a_failing_batch(lambda_client, ddb, s3, recorder):
+    recorder()
+    partial_arn = make_table(ddb, "ledger", "NEW_IMAGE")
+    for i, note in enumerate(("one", "bad two", "three")):
+        ddb.put_item(TableName="ledger", Item={"pk": {"S": f"k{i}"}, "note": {"S": note}})
+    lambda_client.create_event_source_mapping(
+        EventSourceArn=partial_arn, FunctionName="recorder", StartingPosition="TRIM_HORIZON",
+        FunctionResponseTypes=["ReportBatchItemFailures"], MaximumRetryAttempts=1,
+    )
+    # The retry starts at the record reported; once retries run out the batch is left behind.
+    assert wait_until(lambda: len(notes_of(s3, "bad two")) >= 2 and notes_of(s3, "bad two"),
+                      "the retry from the reported record") == [["one", "bad two", "three"], ["bad two", "three"]]
+    ddb.put_item(TableName="ledger", Item={"pk": {"S": "k9"}, "note": {"S": "four"}})
+    assert wait_until(lambda: notes_of(s3, "four"), "the next record")[2:] == [["four"]]
+
+    for key in [item["Key"] for item in s3.list_objects_v2(Bucket="esm-log").get("Contents", [])]:
+        s3.delete_object(Bucket="esm-log", Key=key)
+    bisect_arn = make_table(ddb, "bisected", "NEW_IMAGE")
+    for i, note in enumerate(("a", "b", "fail", "d")):
+        ddb.put_item(TableName="bisected", Item={"pk": {"S": f"k{i}"}, "note": {"S": note}})
+    lambda_client.create_event_source_mapping(
+        EventSourceArn=bisect_arn, FunctionName="recorder", StartingPosition="TRIM_HORIZON", BatchSize=4,
+        BisectBatchOnFunctionError=True, MaximumRetryAttempts=2,
+    )
+    assert wait_until(lambda: notes_of(s3, "d") if notes_of(s3, "d")[-1:] == [["d"]] else [],
+                      "the record after the poison one") == [
+        ["a", "b", "fail", "d"], ["a", "b"], ["fail", "d"], ["fail"], ["fail"], ["d"]
+    ]
