@@ -88,32 +88,35 @@ class EndpointHop:
         "new_trace",
         "parent_hop_id",
         "request",
+        "signing_service",
         "started",
         "started_at",
         "trace_id",
     )
 
-    # Calls begun and not yet finished in this process: id → start (monotonic). A call cut short
-    # (the client went away) never finishes; the writer ignores entries older than _STALE_S.
-    in_flight: ClassVar[dict[int, float]] = {}
+    # Calls begun and not yet finished in this process: hop id → (start (monotonic), the call). A
+    # call cut short (the client went away) never finishes; the writer ignores entries older than
+    # _STALE_S. A synchronous Invoke is here while its function's own calls are recorded.
+    in_flight: ClassVar[dict[str, tuple[float, EndpointHop]]] = {}
 
-    def __init__(self, access_key_id: str, request: Any) -> None:
+    def __init__(self, access_key_id: str, request: Any, signing_service: str = "") -> None:
         incoming = parse_header(request.headers.get(_HEADER))
         trace = incoming or TraceHeader(root=new_trace_id())
         self.new_trace = incoming is None
         self.access_key_id = access_key_id
         self.request = request
+        self.signing_service = signing_service
         self.trace_id = trace.root
         self.parent_hop_id = trace.parent
         self.hop_id = new_hop_id()
         self.header = str(trace.child(self.hop_id))
         self.started = time.perf_counter()
         self.started_at = datetime.now(UTC)
-        EndpointHop.in_flight[id(self)] = time.monotonic()
+        EndpointHop.in_flight[self.hop_id] = (time.monotonic(), self)
 
     def finish(self, *, service: str | None, ctx: Any = None, params: Any = None, error_code: str = "") -> None:
         """Queue the hop: ``ctx``/``params`` when the handler ran, else the AWS ``error_code``."""
-        EndpointHop.in_flight.pop(id(self), None)
+        EndpointHop.in_flight.pop(self.hop_id, None)
         if service is None or error_code in _AUTH_FAILURES:
             return
         duration_ms = (time.perf_counter() - self.started) * 1000
@@ -129,7 +132,7 @@ def endpoint_hop_begin(aws_request: Any, info: Any) -> EndpointHop | None:
     """
     if info is None or not conf.enabled():
         return None
-    hop = EndpointHop(info.access_key_id, aws_request)
+    hop = EndpointHop(info.access_key_id, aws_request, info.service or "")
     if _HEADER not in info.signed_headers:
         aws_request.headers[_HEADER] = hop.header
     return hop
@@ -153,12 +156,13 @@ def _draft(item: tuple[Any, ...]) -> HopDraft | None:
     status = Hop.Status.OK
     if error_code:
         status = Hop.Status.THROTTLED if error_code in _THROTTLES else Hop.Status.ERROR
+    caller = _caller(sandbox.pk, hop.trace_id, hop.parent_hop_id, region, sandbox.account_id)
     return HopDraft(
         sandbox_id=sandbox.pk,
         trace_id=hop.trace_id,
         hop_id=hop.hop_id,
         parent_hop_id=hop.parent_hop_id,
-        from_node=nodes.CLIENT,
+        from_node=caller,
         to_node=nodes.resource_node(service, params, region=region, account=sandbox.account_id),
         action=f"{service}:{operation or 'Unknown'}",
         status=status,
@@ -168,6 +172,45 @@ def _draft(item: tuple[Any, ...]) -> HopDraft | None:
         payload_preview=nodes.preview(params),
         new_trace=hop.new_trace,
     )
+
+
+# Hop id → the function it invoked, for hops this process saved lately that ended at a function:
+# their children (the function's own AWS calls) come from that function.
+_invoked: dict[str, str] = {}
+_INVOKED_KEPT = 4096
+_INVOKES = frozenset({"Invoke", "InvokeAsync", "InvokeWithResponseStream"})
+
+
+def _is_function(node: str) -> bool:
+    return node.startswith("arn:aws:lambda:") and ":function:" in node
+
+
+def _caller(sandbox_id: int, trace_id: str, parent_hop_id: str, region: str, account: str) -> str:
+    """Where a call came from: the Lambda function whose invocation is its parent hop, else the
+    client. The parent is looked up in this process's recent hops, then among its calls in flight
+    (a synchronous Invoke is still running while its function calls out), then in the database."""
+    if not parent_hop_id:
+        return nodes.CLIENT
+    function = _invoked.get(parent_hop_id)
+    if function is None:
+        at_and_call = EndpointHop.in_flight.get(parent_hop_id)
+        if at_and_call is not None and at_and_call[1].signing_service == "lambda":
+            operation, params = _operation_and_params("lambda", at_and_call[1].request)
+            if operation in _INVOKES:
+                function = nodes.resource_node("lambda", params, region=region, account=account)
+    if function is None:
+        function = (
+            Hop.objects.filter(trace__sandbox_id=sandbox_id, trace__trace_id=trace_id, hop_id=parent_hop_id)
+            .values_list("to_node", flat=True)
+            .first()
+        )
+    return function if function and _is_function(function) else nodes.CLIENT
+
+
+def _remember_invocations(drafts: list[HopDraft]) -> None:
+    if len(_invoked) > _INVOKED_KEPT:
+        _invoked.clear()
+    _invoked.update((draft.hop_id, draft.to_node) for draft in drafts if _is_function(draft.to_node))
 
 
 def _operation_and_params(service: str, aws_request: Any) -> tuple[str, dict[str, Any]]:
@@ -228,6 +271,7 @@ class _Writer:
                 if len(trace_pks) > _KNOWN_TRACES:
                     trace_pks.clear()
                 messages = _save(drafts, trace_pks)
+                _remember_invocations(drafts)
                 prune_if_due({draft.sandbox_id for draft in drafts})
             except DatabaseError as error:  # e.g. the sandbox, or a trace it knew, was deleted meanwhile
                 trace_pks.clear()
@@ -244,10 +288,10 @@ class _Writer:
 def _calls_in_flight() -> bool:
     now = time.monotonic()
     started = list(EndpointHop.in_flight.items())  # one C-level copy: safe against the loop thread
-    for key, at in started:
+    for key, (at, _) in started:
         if now - at > _STALE_S:
             EndpointHop.in_flight.pop(key, None)
-    return any(now - at <= _STALE_S for _, at in started)
+    return any(now - at <= _STALE_S for _, (at, _) in started)
 
 
 def _save(drafts: list[HopDraft], trace_pks: dict[tuple[int, str], int]) -> list[tuple[int, HopMessage]]:

@@ -89,3 +89,5 @@ def test_boto3_inside_the_function_joins_the_callers_trace(live_lab, cast):
     invoke, put = hops_of_trace(cast.sandbox, 2)
     assert (invoke.action, put.action) == ("lambda:Invoke", "s3:PutObject")
     assert invoke.parent_hop_id == CALLER_PARENT and put.parent_hop_id == invoke.hop_id
+    # On the diagram the PutObject leaves the function, not the client outside.
+    assert (invoke.from_node, put.from_node, put.to_node) == ("client", invoke.to_node, "arn:aws:s3:::chain")

@@ -20,7 +20,7 @@ def request(
 
 
 def signed(*headers: str) -> SimpleNamespace:
-    return SimpleNamespace(access_key_id="AKIAEXAMPLE", signed_headers=("host", "x-amz-date", *headers))
+    return SimpleNamespace(access_key_id="AKIAEXAMPLE", signed_headers=("host", "x-amz-date", *headers), service="sts")
 
 
 @pytest.fixture
@@ -69,7 +69,7 @@ def test_failed_authentication_is_not_queued_but_throttles_and_errors_are(queued
 def test_a_failed_call_is_re_parsed_into_its_operation_and_resource(cast):
     aws_request = AwsRequest(method="GET", path="/photos/cat.jpg", query="", headers={}, body=b"")
     hop = recorder.endpoint_hop_begin(
-        aws_request, SimpleNamespace(access_key_id=cast.sandbox.access_key_id, signed_headers=())
+        aws_request, SimpleNamespace(access_key_id=cast.sandbox.access_key_id, signed_headers=(), service="s3")
     )
     draft = recorder._draft((hop, "s3", None, None, "NoSuchKey", 1.5))
     assert (draft.action, draft.to_node, draft.status, draft.error_code) == (
@@ -113,3 +113,40 @@ def test_the_writer_saves_a_batch_in_order_and_creates_only_the_missing_traces(c
     assert saved[seqs[1]].parent_hop_id == existing.parent
     assert saved[seqs[2]].payload_preview == '{"Key":"cat.jpg"}'
     assert messages[2][1]["preview"] == '{"Key":"cat.jpg"}' and messages[2][1]["trace_id"] == fresh
+
+
+@pytest.mark.django_db
+def test_a_call_whose_parent_invoked_a_function_comes_from_that_function(cast, broadcasts):
+    from serverless_lab.tracing.services import hop_record
+
+    sandbox = cast.sandbox
+    function = f"arn:aws:lambda:{sandbox.region}:{sandbox.account_id}:function:resize"
+    # A synchronous Invoke still running (its hop is not saved yet) while the function calls S3.
+    invoke_request = AwsRequest(
+        method="POST", path="/2015-03-31/functions/resize/invocations", query="", headers={}, body=b"{}"
+    )
+    invoke = recorder.endpoint_hop_begin(
+        invoke_request, SimpleNamespace(access_key_id=sandbox.access_key_id, signed_headers=(), service="lambda")
+    )
+    inside = recorder.endpoint_hop_begin(
+        request({"x-amzn-trace-id": invoke.header}),
+        SimpleNamespace(access_key_id=sandbox.access_key_id, signed_headers=(), service="s3"),
+    )
+    ctx = SimpleNamespace(sandbox=sandbox, operation="PutObject", region=sandbox.region)
+    draft = recorder._draft((inside, "s3", ctx, {"Bucket": "photos", "Key": "a"}, "", 1.0))
+    assert (draft.from_node, draft.to_node, draft.parent_hop_id) == (function, "arn:aws:s3:::photos", invoke.hop_id)
+    # A delivery recorded elsewhere (SQS → Lambda in a worker) is found in the database.
+    delivery = hop_record(
+        sandbox_id=sandbox.pk, trace=None, from_node="arn:aws:sqs:us-east-1:1:jobs", to_node=function, action="sqs→lambda batch"
+    )
+    later = recorder.endpoint_hop_begin(
+        request({"x-amzn-trace-id": str(delivery)}),
+        SimpleNamespace(access_key_id=sandbox.access_key_id, signed_headers=(), service="s3"),
+    )
+    assert recorder._draft((later, "s3", ctx, {"Bucket": "photos"}, "", 1.0)).from_node == function
+    # A parent that is not a function invocation leaves the caller the client.
+    plain = recorder.endpoint_hop_begin(
+        request({"x-amzn-trace-id": f"Root={ROOT};Parent=53995c3f42cd8ad8"}),
+        SimpleNamespace(access_key_id=sandbox.access_key_id, signed_headers=(), service="s3"),
+    )
+    assert recorder._draft((plain, "s3", ctx, {"Bucket": "photos"}, "", 1.0)).from_node == "client"
