@@ -72,7 +72,7 @@ def bucket_series(
     series = Series(times=[start + step * i for i in range(count)])
 
     def index(moment: datetime) -> int | None:
-        i = int((moment - start) / step)
+        i = math.floor((moment - start) / step)
         return i if 0 <= i < count else None
 
     invocations, errors, throttles = [0] * count, [0] * count, [0] * count
