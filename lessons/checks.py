@@ -103,6 +103,14 @@ def load_module(path: Path, *, name: str) -> ModuleType:
     return module
 
 
+def load_module_source(source: str, *, name: str) -> ModuleType:
+    """Import an exercise module from its text (an exercise authored in the browser)."""
+    module = ModuleType(f"lessons_authored_{name.replace('-', '_')}")
+    module.__file__ = f"<authored exercise {name}>"
+    exec(compile(source, f"{name}.py", "exec"), module.__dict__)  # instructors' code, run by the grader only
+    return module
+
+
 def module_checks(module: ModuleType) -> list[CheckFn]:
     """The module's checks, in the order they are defined."""
     return [value for value in vars(module).values() if callable(value) and hasattr(value, "check_label")]

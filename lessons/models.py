@@ -42,6 +42,37 @@ class Lesson(models.Model):
         return reverse("lessons:detail", args=[self.slug])
 
 
+class AuthoredExercise(models.Model):
+    """An exercise written in the browser by an instructor: the same fields as the two files of
+    ``lessons/content/exercises/`` (front matter and instructions, checks module), stored here.
+
+    Saving one refreshes its :class:`Exercise` row, which is what lesson pages, grading and progress
+    read, so an authored exercise is graded exactly like a file-based one.
+    """
+
+    slug = models.SlugField(max_length=80, unique=True)
+    lesson_slug = models.SlugField(max_length=80)
+    title = models.CharField(max_length=200)
+    order = models.PositiveIntegerField(default=1)
+    summary = models.CharField(max_length=300)
+    hints = models.JSONField(default=list)
+    starter = models.TextField(blank=True)
+    instructions = models.TextField()  # Markdown, sanitised when rendered
+    module_source = models.TextField()  # the checks and solution(session): instructors only
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["lesson_slug", "order", "slug"]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("lessons:authoring_edit", args=[self.slug])
+
+
 class Exercise(models.Model):
     """An exercise as loaded from ``lessons/content/exercises/<slug>.md`` and its checks module.
 
@@ -58,8 +89,13 @@ class Exercise(models.Model):
     starter = models.TextField(blank=True)
     checks = models.JSONField(default=list)
     source_path = models.CharField(max_length=500)
-    module_path = models.CharField(max_length=500)
+    module_path = models.CharField(max_length=500)  # empty for an authored exercise
     content_hash = models.CharField(max_length=64)
+    # Set for an exercise authored in the browser (its checks live in the database); `lessons load`
+    # leaves these rows alone.
+    authored = models.OneToOneField(
+        AuthoredExercise, on_delete=models.CASCADE, null=True, blank=True, related_name="exercise"
+    )
 
     class Meta:
         ordering = ["lesson_slug", "order"]

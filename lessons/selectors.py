@@ -217,7 +217,7 @@ def lesson_segments(*, lesson: Lesson, user: AbstractBaseUser | AnonymousUser) -
         elif value["kind"] == "quiz":
             segments.append(Segment(kind="quiz", quiz=quiz_view(lesson=lesson, quiz=value["data"], user=user)))
         elif value["kind"] == "exercise":
-            exercise = exercises.get(value["data"]["id"])
+            exercise = exercises.pop(value["data"]["id"], None)
             if exercise is not None:
                 segments.append(Segment(kind="exercise", exercise=exercise_view(exercise=exercise, user=user)))
         elif value["kind"] == "editor":
@@ -225,6 +225,11 @@ def lesson_segments(*, lesson: Lesson, user: AbstractBaseUser | AnonymousUser) -
         else:
             ready = value["kind"] == "try" and value["data"].get("action") in tryit.ACTIONS
             segments.append(Segment(kind=value["kind"], data=value["data"], ready=ready))
+    # Exercises no block embeds: those authored in the browser for this lesson, at the end.
+    extra = sorted(exercises.values(), key=lambda exercise: (exercise.order, exercise.slug))
+    if extra:
+        segments.append(Segment(kind="more-exercises"))
+        segments.extend(Segment(kind="exercise", exercise=exercise_view(exercise=e, user=user)) for e in extra)
     return segments
 
 

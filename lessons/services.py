@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -15,11 +16,11 @@ from django.db import transaction
 from django.utils.timezone import now
 
 from lessons import editor, scaling, tryit
-from lessons.checks import LabSession, load_module, module_checks, run_check
+from lessons.checks import LabSession, load_module, load_module_source, module_checks, run_check
 from lessons.content import ContentError, LessonSource, read_directory
 from lessons.coverage import Concept, read_coverage
 from lessons.exercises import ExerciseSource, read_exercises, validate_links
-from lessons.models import Attempt, Exercise, Lesson, LessonRecord, QuizAnswer
+from lessons.models import Attempt, AuthoredExercise, Exercise, Lesson, LessonRecord, QuizAnswer
 from lessons.selectors import scaling_figure, student_sandbox
 from serverless_lab.accounts.models import Classroom
 from serverless_lab.cloud.lambda_.backend import sandbox_concurrency_limit
@@ -145,6 +146,7 @@ def _exercises_sync(sources: list[ExerciseSource]) -> None:
         Exercise.objects.update_or_create(
             slug=source.slug,
             defaults={
+                "authored": None,  # a file wins over an authored exercise of the same id
                 "lesson_slug": source.lesson,
                 "title": source.title,
                 "order": source.order,
@@ -159,7 +161,7 @@ def _exercises_sync(sources: list[ExerciseSource]) -> None:
             },
         )
         keep.append(source.slug)
-    Exercise.objects.exclude(slug__in=keep).delete()
+    Exercise.objects.filter(authored__isnull=True).exclude(slug__in=keep).delete()
 
 
 # --- quizzes, progress and grading --------------------------------------------------------------
@@ -251,7 +253,7 @@ def attempt_run_reference(*, attempt_id: int, reraise: tuple[type[BaseException]
     try:
         attempt.sandbox = sandbox
         attempt.save(update_fields=["sandbox"])
-        module = load_module(exercise_module_path(exercise), name=exercise.slug)
+        module = exercise_module(exercise)
         try:
             module.solution(lab_session(sandbox))
         except reraise:
@@ -281,6 +283,14 @@ def exercise_module_path(exercise: Exercise) -> Path:
     return Path(settings.BASE_DIR) / exercise.module_path
 
 
+def exercise_module(exercise: Exercise) -> ModuleType:
+    """Import the exercise's checks module: its file, or an authored exercise's stored source."""
+    if exercise.authored_id is not None:
+        source = AuthoredExercise.objects.values_list("module_source", flat=True).get(pk=exercise.authored_id)
+        return load_module_source(source, name=exercise.slug)
+    return load_module(exercise_module_path(exercise), name=exercise.slug)
+
+
 def attempt_run(*, attempt_id: int, reraise: tuple[type[BaseException], ...] = ()) -> Attempt:
     """Run every check of the attempt's exercise against its sandbox, saving after each check.
 
@@ -300,7 +310,7 @@ def _attempt_check(
 ) -> None:
     attempt.status = Attempt.Status.RUNNING
     attempt.save(update_fields=["status"])
-    module = load_module(exercise_module_path(exercise), name=exercise.slug)
+    module = exercise_module(exercise)
     session = lab_session(sandbox)
     checks = module_checks(module)
     attempt.total = len(checks)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from lessons import views
+from lessons import authoring_views, views
 
 app_name = "lessons"
 urlpatterns = [
@@ -12,6 +12,12 @@ urlpatterns = [
     path("classes/new/", views.class_create, name="class_create"),
     path("classes/<int:class_id>/", views.class_dashboard, name="class_dashboard"),
     path("classes/<int:class_id>/students/<int:student_id>/", views.class_student, name="class_student"),
+    path("authoring/", authoring_views.authoring_index, name="authoring"),
+    path("authoring/new/", authoring_views.authoring_new, name="authoring_new"),
+    path("authoring/import/", authoring_views.authoring_import, name="authoring_import"),
+    path("authoring/<slug:slug>/", authoring_views.authoring_edit, name="authoring_edit"),
+    path("authoring/<slug:slug>/delete/", authoring_views.authoring_delete, name="authoring_delete"),
+    path("exercises/<slug:slug>/export/", authoring_views.exercise_export, name="exercise_export"),
     path("exercises/<slug:slug>/hints/", views.exercise_hints, name="exercise_hints"),
     path("exercises/<slug:slug>/submit/", views.exercise_submit, name="exercise_submit"),
     path("exercises/<slug:slug>/reference/", views.exercise_reference, name="exercise_reference"),
