@@ -104,7 +104,7 @@ def test_fan_out_from_a_topic_to_a_queue_poll_delete_and_explain_a_filter(live_l
 
     page.goto(f"{live_lab.url}/sandboxes/{cast.sandbox.pk}/sns/topics/order-events/")
     page.get_by_role("link", name="Edit filter policy").click()
-    expect(page.get_by_role("heading", level=1)).to_contain_text("Which messages reach")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Which messages get through?")
     shot(page, tmp_path, "sns-filter-edit")
 
     # A dead-letter queue made with boto3: its console page redrives the messages back.
