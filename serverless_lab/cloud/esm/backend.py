@@ -112,7 +112,9 @@ def create_event_source_mapping(
     *, sandbox: Sandbox, function_name: str, event_source_arn: str | None, params: dict[str, Any]
 ) -> EventSourceMapping:
     if not event_source_arn:
-        raise exceptions.InvalidParameterValue("EventSourceArn is required: the lab maps SQS queues and DynamoDB streams.")
+        raise exceptions.InvalidParameterValue(
+            "EventSourceArn is required: the lab maps SQS queues and DynamoDB streams."
+        )
     ref, source_id, fifo, visibility_s = _source(sandbox, event_source_arn)
     with _rules():
         logic.check_settings(ref.kind, params, fifo=fifo, creating=True)
@@ -200,14 +202,20 @@ def list_event_source_mappings(
         raise exceptions.InvalidParameterValue(violation.message) from None
 
 
-def update_event_source_mapping(*, sandbox: Sandbox, uuid: str, params: dict[str, Any]) -> tuple[EventSourceMapping, str]:
+def update_event_source_mapping(
+    *, sandbox: Sandbox, uuid: str, params: dict[str, Any]
+) -> tuple[EventSourceMapping, str]:
     """Change a mapping; returns it and the transitional state the response shows."""
     with transaction.atomic():
         mapping = get_event_source_mapping(sandbox=sandbox, uuid=uuid)
-        mapping = EventSourceMapping.objects.select_for_update().select_related("sandbox", "function__sandbox").get(
-            pk=mapping.pk
+        mapping = (
+            EventSourceMapping.objects.select_for_update(of=("self",))
+            .select_related("sandbox", "function__sandbox")
+            .get(pk=mapping.pk)
         )
-        target = lambda_backend.resolve(sandbox=sandbox, function_name=params["FunctionName"]) if params.get("FunctionName") else None
+        target = None
+        if params.get("FunctionName"):
+            target = lambda_backend.resolve(sandbox=sandbox, function_name=params["FunctionName"])
         ref, source_id, fifo, visibility_s = _source(sandbox, mapping.event_source_arn)
         merged = {**settings_of(mapping), **{k: v for k, v in params.items() if v is not None}}
         merged.pop("FunctionName", None)

@@ -154,9 +154,8 @@ def test_a_batching_window_gathers_more_than_ten_messages_into_one_batch(lambda_
         EventSourceArn=arn, FunctionName="recorder", BatchSize=25, MaximumBatchingWindowInSeconds=20
     )
     for start in (0, 10, 20):
-        sqs.send_message_batch(
-            QueueUrl=url, Entries=[{"Id": str(i), "MessageBody": f"item {i}"} for i in range(start, min(start + 10, 25))]
-        )
+        entries = [{"Id": str(i), "MessageBody": f"item {i}"} for i in range(start, min(start + 10, 25))]
+        sqs.send_message_batch(QueueUrl=url, Entries=entries)
     wait_until(lambda: queue_depth(sqs, url) == (0, 0), "the queue to drain")
     events = recorded(s3)
     assert [len(event["Records"]) for event in events] == [25]
