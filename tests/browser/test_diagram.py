@@ -194,3 +194,40 @@ def test_a_visitor_without_a_sandbox_gets_a_way_to_make_one_instead_of_a_diagram
     page.goto(f"{live_lab.url}/lessons/amazon-s3/")
     expect(page.get_by_role("link", name="Sign up and create a sandbox").first).to_be_visible()
     shot(page, "lesson-diagram-anonymous", page.get_by_role("complementary", name="Live diagram").first)
+
+
+def test_an_invoke_travels_to_the_function_and_the_functions_own_call_leaves_it(live_lab, cast, client, page):
+    import io
+    import zipfile
+
+    s3 = live_lab.client("s3", cast.sandbox)
+    s3.create_bucket(Bucket="photos")
+    lam = live_lab.client("lambda", cast.sandbox)
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.writestr(
+            "app.py",
+            "import boto3\ndef handler(event, context):\n"
+            "    boto3.client('s3').put_object(Bucket='photos', Key='thumb.jpg', Body=b'x')\n    return 'ok'\n",
+        )
+    lam.create_function(
+        FunctionName="resize", Runtime="python3.11", Handler="app.handler",
+        Role="arn:aws:iam::123456789012:role/lambda-role", Code={"ZipFile": archive.getvalue()}, Timeout=20,
+    )
+    function = f"arn:aws:lambda:{cast.sandbox.region}:{cast.sandbox.account_id}:function:resize"
+    log_in(page, live_lab, client, cast.alice)
+    open_sandbox(page, live_lab, cast.sandbox)
+    expect(page.locator(f'[data-node="{function}"]')).to_contain_text("resize")
+
+    watch_tokens(page)
+    response = lam.invoke(FunctionName="resize")
+    assert "FunctionError" not in response, response["Payload"].read()
+    page.wait_for_function("window.seenTokens.length === 2")
+    # The function's PutObject finishes (and is drawn) before the Invoke that ran it returns.
+    assert sorted(page.evaluate("window.seenTokens")) == sorted(
+        [f"ok client→{function}", f"ok {function}→{BUCKET_NODE}"]
+    )
+    expect(page.locator(".hop-row").first).to_contain_text("lambda:Invoke")
+    expect(page.locator(".hop-row").nth(1)).to_contain_text("s3:PutObject")
+    expect(page.locator(f'[data-edge="{function}→{BUCKET_NODE}"]')).to_have_count(1)
+    shot(page, "diagram-invoke", page.locator("[data-diagram]"))
