@@ -30,14 +30,12 @@ _FIELDS = (
     ("MaximumBatchingWindowInSeconds", "batching_window_s"),
     ("FunctionResponseTypes", "function_response_types"),
     ("ScalingConfig", "scaling_config"),
-    ("FilterCriteria", "filter_criteria"),
 )
 _STREAM_FIELDS = (
     ("MaximumRetryAttempts", "maximum_retry_attempts"),
     ("MaximumRecordAgeInSeconds", "maximum_record_age_s"),
     ("BisectBatchOnFunctionError", "bisect_on_error"),
     ("ParallelizationFactor", "parallelization_factor"),
-    ("DestinationConfig", "destination_config"),
 )
 
 

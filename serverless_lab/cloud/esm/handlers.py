@@ -26,8 +26,6 @@ def mapping_configuration(mapping: EventSourceMapping, state: str | None = None)
     }
     if mapping.scaling_config:
         result["ScalingConfig"] = mapping.scaling_config
-    if mapping.filter_criteria:
-        result["FilterCriteria"] = mapping.filter_criteria
     if mapping.kind == logic.DYNAMODB:
         result.update(
             StartingPosition=mapping.starting_position,
@@ -36,7 +34,7 @@ def mapping_configuration(mapping: EventSourceMapping, state: str | None = None)
             BisectBatchOnFunctionError=mapping.bisect_on_error,
             MaximumRetryAttempts=mapping.maximum_retry_attempts,
             TumblingWindowInSeconds=0,
-            DestinationConfig=mapping.destination_config or {"OnFailure": {}},
+            DestinationConfig={"OnFailure": {}},
             LastProcessingResult=mapping.last_processing_result,
         )
     return result

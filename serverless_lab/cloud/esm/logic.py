@@ -112,6 +112,15 @@ def check_settings(kind: str, params: dict[str, Any], *, fifo: bool = False, cre
     for name in NOT_SUPPORTED:
         if params.get(name):
             raise Invalid(f"Serverless Lab does not support {name} for event source mappings.")
+    if (params.get("FilterCriteria") or {}).get("Filters"):
+        raise Invalid("Serverless Lab does not apply FilterCriteria (event filtering) yet: leave it out.")
+    destinations = params.get("DestinationConfig") or {}
+    if any((destinations.get(kind) or {}).get("Destination") for kind in ("OnFailure", "OnSuccess")):
+        raise Invalid(
+            "Serverless Lab does not send to OnFailure/OnSuccess destinations yet: leave DestinationConfig out."
+        )
+    if params.get("TumblingWindowInSeconds"):
+        raise Invalid("Serverless Lab does not emulate tumbling windows: TumblingWindowInSeconds must be 0.")
     _range(params, "BatchSize", "batchSize", 1, MAX_BATCH_SIZE)
     _range(params, "MaximumBatchingWindowInSeconds", "maximumBatchingWindowInSeconds", 0, MAX_BATCHING_WINDOW_S)
     _range(params, "MaximumRetryAttempts", "maximumRetryAttempts", -1, 10_000)
@@ -130,8 +139,10 @@ def check_settings(kind: str, params: dict[str, Any], *, fifo: bool = False, cre
     window = params.get("MaximumBatchingWindowInSeconds") or 0
     if kind == SQS:
         for name in STREAM_ONLY:
-            if params.get(name) is not None and not (name == "DestinationConfig" and not params[name]):
-                raise Invalid(f"Unsupported {name} parameter for the given event source: SQS.")
+            value = params.get(name)
+            if value is None or (name in ("DestinationConfig", "TumblingWindowInSeconds") and not value):
+                continue  # absent, or the empty default an SDK or console may send
+            raise Invalid(f"Unsupported {name} parameter for the given event source: SQS.")
         if fifo and batch_size > MAX_FIFO_BATCH_SIZE:
             raise Invalid(f"BatchSize must be between 1 and {MAX_FIFO_BATCH_SIZE} for FIFO queues.")
         if fifo and window:

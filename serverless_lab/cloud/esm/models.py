@@ -38,8 +38,6 @@ class EventSourceMapping(models.Model):
     parallelization_factor = models.PositiveSmallIntegerField(default=1)
     function_response_types = models.JSONField(default=list, blank=True)
     scaling_config = models.JSONField(default=dict, blank=True)
-    destination_config = models.JSONField(default=dict, blank=True)
-    filter_criteria = models.JSONField(default=dict, blank=True)  # stored and shown, not applied
     last_modified = models.DateTimeField()
     last_processing_result = models.CharField(max_length=256, default="No records processed")
     # DynamoDB streams: the last record id processed, the failed attempts of the batch at the
