@@ -4,6 +4,8 @@ configure, burst into throttles, delete."""
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 
 import pytest
@@ -148,3 +150,62 @@ def _handler_source(function: Function) -> str:
     function.refresh_from_db()
     with zipfile.ZipFile(io.BytesIO(code.read_zip(function.code_name))) as archive:
         return archive.read("lambda_function.py").decode()
+
+
+@pytest.mark.parametrize("blueprint", ["dynamodb-crud-python", "dynamodb-crud-nodejs"])
+def test_dynamodb_crud_blueprints_work_against_the_sandbox(live_lab, cast, blueprint):
+    """The blueprints that call AWS, through the lab's own endpoint (boto3 in Python, signed fetch in Node.js)."""
+    from serverless_lab.cloud.lambda_ import console
+
+    dynamodb = live_lab.client("dynamodb", cast.sandbox)
+    dynamodb.create_table(
+        TableName="items",
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    console.function_create_from_blueprint(sandbox=cast.sandbox, name="crud", blueprint_key=blueprint)
+    client = live_lab.client("lambda", cast.sandbox)
+
+    def call(event: dict) -> object:
+        response = client.invoke(FunctionName="crud", Payload=json.dumps(event).encode())
+        body = json.loads(response["Payload"].read())
+        assert "FunctionError" not in response, body
+        return body
+
+    assert call({"operation": "create", "id": "1", "item": {"title": "Learn Lambda", "done": False}}) == {
+        "created": {"title": "Learn Lambda", "done": False, "id": "1"}
+    }
+    assert call({"operation": "read", "id": "1"}) == {"title": "Learn Lambda", "done": False, "id": "1"}
+    assert call({"operation": "update", "id": "1", "item": {"done": True, "stars": 5}}) == {
+        "title": "Learn Lambda", "done": True, "stars": 5, "id": "1"
+    }
+    assert call({"operation": "list"}) == [{"title": "Learn Lambda", "done": True, "stars": 5, "id": "1"}]
+    assert call({"operation": "delete", "id": "1"}) == {"deleted": "1"}
+    assert dynamodb.scan(TableName="items")["Count"] == 0
+    failed = client.invoke(FunctionName="crud", Payload=b'{"operation": "explode"}')
+    assert failed["FunctionError"] == "Unhandled"
+    assert "Unknown operation" in json.loads(failed["Payload"].read())["errorMessage"]
+
+
+def test_s3_object_blueprint_reads_the_object_of_its_event(live_lab, cast):
+    from serverless_lab.cloud.lambda_ import console
+    from serverless_lab.cloud.lambda_.test_events import TEMPLATES
+
+    s3 = live_lab.client("s3", cast.sandbox)
+    s3.create_bucket(Bucket=f"uploads-{cast.sandbox.account_id}")
+    s3.put_object(Bucket=f"uploads-{cast.sandbox.account_id}", Key="photos/my cat.txt", Body=b"meow",
+                  ContentType="text/plain")
+    console.function_create_from_blueprint(sandbox=cast.sandbox, name="on-upload", blueprint_key="s3-object-python")
+    event = json.loads(TEMPLATES["s3-put"].text())
+    event["Records"][0]["s3"]["bucket"]["name"] = f"uploads-{cast.sandbox.account_id}"
+    event["Records"][0]["s3"]["object"]["key"] = "photos/my+cat.txt"  # S3 events URL-encode keys
+    response = live_lab.client("lambda", cast.sandbox).invoke(
+        FunctionName="on-upload", Payload=json.dumps(event).encode(), LogType="Tail"
+    )
+    assert "FunctionError" not in response
+    assert json.loads(response["Payload"].read()) == {
+        "objects": [{"bucket": f"uploads-{cast.sandbox.account_id}", "key": "photos/my cat.txt", "size": 4}]
+    }
+
+    assert "text/plain, 4 bytes" in base64.b64decode(response["LogResult"]).decode()

@@ -91,6 +91,8 @@ def lambda_handler(event, context):
     operation = event.get("operation")
     if operation == "list":
         return table.scan(Limit=50)["Items"]
+    if operation not in ("create", "read", "update", "delete"):
+        raise ValueError(f"Unknown operation {operation!r}: use create, read, update, delete or list")
     key = {"id": event["id"]}
     if operation == "create":
         item = {**event.get("item", {}), **key}
@@ -110,10 +112,8 @@ def lambda_handler(event, context):
             ReturnValues="ALL_NEW",
         )
         return result["Attributes"]
-    if operation == "delete":
-        table.delete_item(Key=key)
-        return {"deleted": event["id"]}
-    raise ValueError(f"Unknown operation {operation!r}: use create, read, update, delete or list")
+    table.delete_item(Key=key)
+    return {"deleted": event["id"]}
 '''
 
 PY_SQS = '''import json
@@ -198,6 +198,7 @@ JS_DYNAMODB = """// Create, read, update, delete or list items of a DynamoDB tab
 // {"operation": "create", "id": "1", "item": {"title": "Learn Lambda"}}
 // This lab's Node.js runtime has no AWS SDK, so this file signs its requests (AWS Signature V4).
 import { createHash, createHmac } from "node:crypto";
+import { request } from "node:http";
 
 const TABLE = process.env.TABLE_NAME ?? "items";
 
@@ -275,11 +276,22 @@ async function dynamodb(action, params) {
   headers.authorization =
     `AWS4-HMAC-SHA256 Credential=${process.env.AWS_ACCESS_KEY_ID}/${scope}, ` +
     `SignedHeaders=${names.join(";")}, Signature=${signature}`;
-  delete headers.host; // fetch sends it itself
-  const response = await fetch(url, { method: "POST", headers, body });
-  const result = await response.json();
-  if (!response.ok) throw new Error(`${action} failed: ${result.__type ?? response.status}: ${result.message ?? ""}`);
+  const [status, text] = await post(url, headers, body);
+  const result = JSON.parse(text);
+  if (status !== 200) throw new Error(`${action} failed: ${result.__type ?? status}: ${result.message ?? ""}`);
   return result;
+}
+
+function post(url, headers, body) {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: "POST", headers }, (res) => {
+      const chunks = [];
+      res.on("data", (chunk) => chunks.push(chunk));
+      res.on("end", () => resolve([res.statusCode, Buffer.concat(chunks).toString("utf8")]));
+    });
+    req.on("error", reject);
+    req.end(body);
+  });
 }
 """
 
