@@ -21,7 +21,7 @@ from django.utils.timezone import now
 from lessons import editor
 
 FUNCTION = "scaling-demo"
-SLEEP_SECONDS = 0.5
+SLEEP_SECONDS = 0.25
 MAX_BURST = 30
 SOURCE = f"""import time
 

@@ -458,6 +458,7 @@ def scaling_figure(
         "size": size,
         "limit": limit,
         "succeeded": len(done),
+        "accepted": size - len(throttled_at),
         "throttled": len(throttled_at),
         "failed": len(errors),
         "errors": sorted(set(errors))[:3],
