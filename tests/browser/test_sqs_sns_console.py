@@ -40,6 +40,18 @@ def test_fan_out_from_a_topic_to_a_queue_poll_delete_and_explain_a_filter(live_l
     expect(page.get_by_role("heading", name="orders", level=1)).to_be_visible()
     queue_arn = page.locator("#queue-arn").inner_text()
 
+    # Polling an empty queue keeps asking; a message sent by boto3 meanwhile shows up.
+    page.wait_for_load_state("domcontentloaded")  # htmx (deferred) is ready: the poll is an htmx request
+    page.get_by_label("Keep polling for").fill("20")
+    page.get_by_role("button", name="Poll for messages").click()
+    expect(page.get_by_text("Polling… no messages yet")).to_be_visible()
+    shot(page, tmp_path, "sqs-polling")
+    sqs = live_lab.client("sqs", cast.sandbox)
+    sqs.send_message(QueueUrl=sqs.get_queue_url(QueueName="orders")["QueueUrl"], MessageBody="sent by boto3")
+    expect(page.locator("#poll-panel .sqs-message .sqs-body")).to_have_text("sent by boto3")
+    page.get_by_role("button", name="Delete selected").click()
+    expect(page.locator("#poll-panel .sqs-message")).to_have_count(0)
+
     # A topic with the queue subscribed through a filter policy, and an email subscription.
     page.goto(f"{live_lab.url}/sandboxes/{cast.sandbox.pk}/")
     page.get_by_role("link", name="SNS topics").click()
@@ -69,6 +81,7 @@ def test_fan_out_from_a_topic_to_a_queue_poll_delete_and_explain_a_filter(live_l
     # The queue page's live depth sees the delivery; poll receives it, delete removes it.
     page.goto(f"{live_lab.url}/sandboxes/{cast.sandbox.pk}/sqs/queues/orders/")
     expect(page.locator(".sqs-stat-visible dd")).to_have_text("1", timeout=30_000)
+    page.get_by_label("Keep polling for").fill("0")
     page.get_by_role("button", name="Poll for messages").click()
     received = page.locator("#poll-panel .sqs-message")
     expect(received).to_have_count(1)
@@ -108,7 +121,6 @@ def test_fan_out_from_a_topic_to_a_queue_poll_delete_and_explain_a_filter(live_l
     shot(page, tmp_path, "sns-filter-edit")
 
     # A dead-letter queue made with boto3: its console page redrives the messages back.
-    sqs = live_lab.client("sqs", cast.sandbox)
     dlq_url = sqs.create_queue(QueueName="orders-dlq")["QueueUrl"]
     dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     sqs.create_queue(

@@ -169,11 +169,18 @@ class SendMessageForm(MessageAttributesMixin):
 
 
 class PollForm(forms.Form):
+    """One receive; while ``wait_seconds`` have not passed since the first (``until_ms``) and
+    nothing came, the page asks again a second later, like the AWS console's polling."""
+
     max_messages = forms.IntegerField(label="Messages at most", min_value=1, max_value=10, initial=10)
     visibility_timeout = forms.IntegerField(
-        label="Visibility timeout", min_value=0, max_value=43_200, required=False,
-        help_text="Seconds; empty: the queue's own.",
+        label="Hide for", min_value=0, max_value=43_200, required=False,
+        help_text="Visibility timeout in seconds; empty: the queue's own.",
     )
+    wait_seconds = forms.IntegerField(
+        label="Keep polling for", min_value=0, max_value=20, initial=10, help_text="Seconds (0–20)."
+    )
+    until_ms = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
 
 class DeleteMessagesForm(forms.Form):

@@ -201,19 +201,34 @@ def message_poll(request: HtmxHttpRequest, sandbox_id: int, name: str) -> HttpRe
     queue = _own_queue(sandbox, name)
     form = PollForm(request.POST)
     polled = None
+    until_ms = seconds_left = None
     if form.is_valid():
+        data = form.cleaned_data
         try:
             _, received = backend.receive_message(
                 sandbox=sandbox,
                 queue_url=backend.queue_url(queue),
-                max_number=form.cleaned_data["max_messages"],
-                visibility_timeout=form.cleaned_data["visibility_timeout"],
+                max_number=data["max_messages"],
+                visibility_timeout=data["visibility_timeout"],
             )
         except exceptions.SqsError as error:
             form.add_error(None, error.message)
         else:
             polled = selectors.polled_messages(received)
-    context = {"sandbox": sandbox, "queue": queue, "poll_form": form, "polled": polled}
+            now = backend.now_ms()
+            until_ms = data["until_ms"] or now + data["wait_seconds"] * 1000
+            if polled or now >= until_ms or "stop" in request.POST or not request.htmx:
+                until_ms = None
+            else:
+                seconds_left = -(-(until_ms - now) // 1000)
+    context = {
+        "sandbox": sandbox,
+        "queue": queue,
+        "poll_form": form,
+        "polled": polled,
+        "until_ms": until_ms,
+        "seconds_left": seconds_left,
+    }
     if request.htmx:
         response = render(request, "sqs/queue_detail.html#poll-panel", context, status=400 if form.errors else 200)
         return trigger_client_event(response, DEPTH_CHANGED) if polled else response

@@ -152,7 +152,7 @@ def test_send_with_attributes_then_poll_and_delete(alice, cast):
         "weight": {"DataType": "Number", "StringValue": "2.5"},
     }
 
-    response = alice.post(url("sqs:poll", cast, "orders"), {"max_messages": "10"}, **HTMX)
+    response = alice.post(url("sqs:poll", cast, "orders"), {"max_messages": "10", "wait_seconds": "0"}, **HTMX)
     html = response.content.decode()
     assert response.status_code == 200 and '&quot;order&quot;: 7' in html and "colour" in html
     [(message_id, handle)] = polled(response)
@@ -185,17 +185,38 @@ def test_send_errors_stay_in_the_form(alice, cast):
 
 def test_polling_an_empty_queue_says_so(alice, cast):
     make_queue(cast)
-    response = alice.post(url("sqs:poll", cast, "orders"), {"max_messages": "10"}, **HTMX)
+    response = alice.post(url("sqs:poll", cast, "orders"), {"max_messages": "10", "wait_seconds": "0"}, **HTMX)
     assert response.status_code == 200 and "No messages available" in response.content.decode()
-    response = alice.post(url("sqs:poll", cast, "orders"), {"max_messages": "11"}, **HTMX)
+    response = alice.post(url("sqs:poll", cast, "orders"), {"max_messages": "11", "wait_seconds": "0"}, **HTMX)
     assert response.status_code == 400
+
+
+def test_polling_keeps_asking_until_a_message_comes_or_the_wait_ends(alice, cast):
+    queue = make_queue(cast)
+    response = alice.post(url("sqs:poll", cast, "orders"), {"max_messages": "10", "wait_seconds": "5"}, **HTMX)
+    html = response.content.decode()
+    assert response.status_code == 200 and "Polling… no messages yet, 5 s left" in html
+    assert 'hx-trigger="submit, load delay:1s"' in html
+    until = re.search(r'name="until_ms" value="(\d+)"', html).group(1)
+
+    send(cast, queue, "arrived while waiting")
+    again = {"max_messages": "10", "wait_seconds": "5", "until_ms": until}
+    html = alice.post(url("sqs:poll", cast, "orders"), again, **HTMX).content.decode()
+    assert "arrived while waiting" in html and "load delay" not in html
+
+    over = again | {"until_ms": str(backend.now_ms() - 1)}
+    html = alice.post(url("sqs:poll", cast, "orders"), over, **HTMX).content.decode()
+    assert "No messages available" in html and "load delay" not in html
+    stopped = alice.post(url("sqs:poll", cast, "orders"), again | {"stop": "1"}, **HTMX).content.decode()
+    assert "No messages available" in stopped and "load delay" not in stopped
 
 
 def test_a_stale_receipt_handle_is_reported_not_a_500(alice, cast):
     queue = make_queue(cast, VisibilityTimeout="0")
     send(cast, queue, "hello")
-    [(_, first)] = polled(alice.post(url("sqs:poll", cast, "orders"), {"max_messages": "1"}, **HTMX))
-    alice.post(url("sqs:poll", cast, "orders"), {"max_messages": "1"}, **HTMX)  # received again: handle is stale
+    once = {"max_messages": "1", "wait_seconds": "0"}
+    [(_, first)] = polled(alice.post(url("sqs:poll", cast, "orders"), once, **HTMX))
+    alice.post(url("sqs:poll", cast, "orders"), once, **HTMX)  # received again: the first handle is stale
     response = alice.post(url("sqs:delete-messages", cast, "orders"), {"handles": [first]}, **HTMX)
     assert response.status_code == 200 and "not a valid receipt handle" in response.content.decode()
     assert Message.objects.filter(queue=queue).count() == 1
