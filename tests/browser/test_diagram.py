@@ -231,3 +231,28 @@ def test_an_invoke_travels_to_the_function_and_the_functions_own_call_leaves_it(
     expect(page.locator(".hop-row").nth(1)).to_contain_text("s3:PutObject")
     expect(page.locator(f'[data-edge="{function}→{BUCKET_NODE}"]')).to_have_count(1)
     shot(page, "diagram-invoke", page.locator("[data-diagram]"))
+
+
+def test_a_focused_lesson_diagram_says_when_there_is_nothing_yet_and_fills_in_live(live_lab, cast, client, page):
+    from lessons.services import lessons_load
+
+    assert lessons_load().ok
+    log_in(page, live_lab, client, cast.alice)
+    page.goto(f"{live_lab.url}/lessons/amazon-dynamodb/")
+    block = page.locator("[data-lesson-diagram]")
+    expect(block.locator("[data-diagram]")).to_have_attribute("data-diagram-ready", "true")
+    expect(block.locator("[data-ws-status]")).to_have_text("Live")
+    note = block.locator("[data-diagram-empty]")
+    expect(note).to_be_visible()
+    expect(note).to_contain_text("no DynamoDB resources yet")
+    expect(block.locator(".hop-log-empty")).to_contain_text("No DynamoDB calls yet")
+    shot(page, "lesson-diagram-empty", block)
+    live_lab.client("dynamodb", cast.sandbox).create_table(
+        TableName="orders",
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    expect(block.locator('[data-node$=":table/orders"]')).to_contain_text("orders")
+    expect(note).to_be_hidden()
+    expect(block.locator(".hop-row").first).to_contain_text("dynamodb:CreateTable")

@@ -74,6 +74,12 @@ export async function mountDiagram(root) {
     }
     view.resetLayout();
   });
+  const emptyNote = root.querySelector("[data-diagram-empty]");
+  // Only the client on the canvas: say what would appear there.
+  function noteIfEmpty() {
+    if (emptyNote) emptyNote.hidden = [...state.nodes.values()].some((node) => node.service !== "client");
+  }
+  noteIfEmpty();
   let reloadTimer = null;
   let catchingUp = null;
 
@@ -82,6 +88,7 @@ export async function mountDiagram(root) {
     reloadTimer = window.setTimeout(async () => {
       try {
         if (mergeGraph(state, await getJson(root.dataset.graphUrl))) view.layout();
+        noteIfEmpty();
       } catch (error) {
         console.warn("could not reload the diagram", error);
       }
@@ -91,7 +98,10 @@ export async function mountDiagram(root) {
   function show(message, { animate = true } = {}) {
     const effect = applyHop(state, message);
     if (!effect) return;
-    if (effect.topologyChanged) view.layout();
+    if (effect.topologyChanged) {
+      view.layout();
+      noteIfEmpty();
+    }
     log?.add(message);
     if (animate) view.animateHop(effect);
     if (changesTopology(message.action) && message.status === "ok") reloadGraphSoon();
