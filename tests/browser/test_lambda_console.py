@@ -16,13 +16,13 @@ from tests.conftest import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
-HANDLER = '''import os
+HANDLER = """import os
 
 
 def lambda_handler(event, context):
     print("edited in the browser, greeting", event.get("key1"))
     return {"greeting": "hi " + str(event.get("key1")), "mode": os.environ.get("MODE", "unset")}
-'''
+"""
 
 
 def _run_test_event(page):
@@ -178,7 +178,10 @@ def test_dynamodb_crud_blueprints_work_against_the_sandbox(live_lab, cast, bluep
     }
     assert call({"operation": "read", "id": "1"}) == {"title": "Learn Lambda", "done": False, "id": "1"}
     assert call({"operation": "update", "id": "1", "item": {"done": True, "stars": 5}}) == {
-        "title": "Learn Lambda", "done": True, "stars": 5, "id": "1"
+        "title": "Learn Lambda",
+        "done": True,
+        "stars": 5,
+        "id": "1",
     }
     assert call({"operation": "list"}) == [{"title": "Learn Lambda", "done": True, "stars": 5, "id": "1"}]
     assert call({"operation": "delete", "id": "1"}) == {"deleted": "1"}
@@ -194,8 +197,9 @@ def test_s3_object_blueprint_reads_the_object_of_its_event(live_lab, cast):
 
     s3 = live_lab.client("s3", cast.sandbox)
     s3.create_bucket(Bucket=f"uploads-{cast.sandbox.account_id}")
-    s3.put_object(Bucket=f"uploads-{cast.sandbox.account_id}", Key="photos/my cat.txt", Body=b"meow",
-                  ContentType="text/plain")
+    s3.put_object(
+        Bucket=f"uploads-{cast.sandbox.account_id}", Key="photos/my cat.txt", Body=b"meow", ContentType="text/plain"
+    )
     console.function_create_from_blueprint(sandbox=cast.sandbox, name="on-upload", blueprint_key="s3-object-python")
     event = json.loads(TEMPLATES["s3-put"].text())
     event["Records"][0]["s3"]["bucket"]["name"] = f"uploads-{cast.sandbox.account_id}"

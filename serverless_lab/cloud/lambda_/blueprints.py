@@ -247,7 +247,10 @@ const toAttr = (v) =>
 const marshal = (object) => Object.fromEntries(Object.entries(object).map(([k, v]) => [k, toAttr(v)]));
 const fromAttr = (attr) => {
   const [type, v] = Object.entries(attr)[0];
-  return type === "N" ? Number(v) : type === "NULL" ? null : type === "L" ? v.map(fromAttr) : type === "M" ? unmarshal(v) : v;
+  if (type === "N") return Number(v);
+  if (type === "NULL") return null;
+  if (type === "L") return v.map(fromAttr);
+  return type === "M" ? unmarshal(v) : v;
 };
 const unmarshal = (item) => Object.fromEntries(Object.entries(item).map(([k, v]) => [k, fromAttr(v)]));
 
@@ -268,8 +271,9 @@ async function dynamodb(action, params) {
   const names = Object.keys(headers).sort();
   const sha256 = (text) => createHash("sha256").update(text).digest("hex");
   const hmac = (secret, text) => createHmac("sha256", secret).update(text).digest();
-  const request = ["POST", url.pathname, "", ...names.map((n) => `${n}:${headers[n]}`), "", names.join(";"), sha256(body)];
-  const toSign = ["AWS4-HMAC-SHA256", amzDate, scope, sha256(request.join("\\n"))].join("\\n");
+  const canonical = ["POST", url.pathname, "", ...names.map((n) => `${n}:${headers[n]}`), "", names.join(";")];
+  canonical.push(sha256(body));
+  const toSign = ["AWS4-HMAC-SHA256", amzDate, scope, sha256(canonical.join("\\n"))].join("\\n");
   let signingKey = "AWS4" + process.env.AWS_SECRET_ACCESS_KEY;
   for (const part of scope.split("/")) signingKey = hmac(signingKey, part);
   const signature = createHmac("sha256", signingKey).update(toSign).digest("hex");

@@ -29,8 +29,8 @@ from serverless_lab.tracing.models import Hop
 from serverless_lab.tracing.services import hop_record
 
 from . import backend, blueprints, exceptions
-from .test_events import TEMPLATES
 from .models import Function, Invocation, TestEvent
+from .test_events import TEMPLATES
 
 MAX_BURST = 50
 
@@ -52,7 +52,9 @@ def function_create_from_blueprint(*, sandbox: Sandbox, name: str, blueprint_key
     return function
 
 
-def function_code_deploy(*, sandbox: Sandbox, function: Function, filename: str, source: str, current_zip: bytes) -> Function:
+def function_code_deploy(
+    *, sandbox: Sandbox, function: Function, filename: str, source: str, current_zip: bytes
+) -> Function:
     """UpdateFunctionCode with ``filename`` replaced by ``source`` and every other file of the zip kept."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(io.BytesIO(current_zip)) as old, zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as new:

@@ -100,19 +100,33 @@ def function_code(*, function: Function) -> tuple[EditableCode, bytes]:
     language, candidates = _candidates(function)
     data = code.read_zip(function.code_name)
     if not language:
-        return EditableCode("", "", "", f"The console edits Python and Node.js handlers; {function.runtime} "
-                            "functions are deployed with boto3 or the AWS CLI (UpdateFunctionCode)."), data
+        return EditableCode(
+            "",
+            "",
+            "",
+            f"The console edits Python and Node.js handlers; {function.runtime} "
+            "functions are deployed with boto3 or the AWS CLI (UpdateFunctionCode).",
+        ), data
     with zipfile.ZipFile(BytesIO(data)) as archive:
         names = set(archive.namelist())
         filename = next((c for c in candidates if c in names), None)
         if filename is None:
-            return EditableCode(candidates[0], language, "", f"The package has no {' or '.join(candidates)} "
-                                f"for the handler {function.handler}; fix the handler in Configuration, or "
-                                "deploy a zip that has it."), data
+            return EditableCode(
+                candidates[0],
+                language,
+                "",
+                f"The package has no {' or '.join(candidates)} "
+                f"for the handler {function.handler}; fix the handler in Configuration, or "
+                "deploy a zip that has it.",
+            ), data
         info = archive.getinfo(filename)
         if info.file_size > MAX_EDITABLE_BYTES:
-            return EditableCode(filename, language, "", f"{filename} is larger than the console edits "
-                                f"({MAX_EDITABLE_BYTES // 1024} KB)."), data
+            return EditableCode(
+                filename,
+                language,
+                "",
+                f"{filename} is larger than the console edits ({MAX_EDITABLE_BYTES // 1024} KB).",
+            ), data
         raw = archive.read(filename)
     try:
         return EditableCode(filename, language, raw.decode("utf-8")), data

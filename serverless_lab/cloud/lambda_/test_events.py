@@ -121,7 +121,9 @@ _SNS = {
     "Records": [
         {
             "EventVersion": "1.0",
-            "EventSubscriptionArn": "arn:aws:sns:us-east-1:123456789012:ExampleTopic:2bcfbf39-05c3-41de-beaa-fcfcc21c8f55",
+            "EventSubscriptionArn": (
+                "arn:aws:sns:us-east-1:123456789012:ExampleTopic:2bcfbf39-05c3-41de-beaa-fcfcc21c8f55"
+            ),
             "EventSource": "aws:sns",
             "Sns": {
                 "SignatureVersion": "1",

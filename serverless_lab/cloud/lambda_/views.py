@@ -161,7 +161,9 @@ def test_event_save(request: HtmxHttpRequest, sandbox_id: int, name: str) -> Htt
         return render(request, "lambda/function_detail.html#event-editor", context)
     if saved is not None:
         messages.success(request, f"Test event {saved.name} saved.")
-        return redirect(f"{reverse('lambda:function', args=[sandbox.pk, function.name])}?{urlencode({'event': saved.name})}")
+        return redirect(
+            f"{reverse('lambda:function', args=[sandbox.pk, function.name])}?{urlencode({'event': saved.name})}"
+        )
     return render(request, "lambda/function_detail.html", context, status=status)
 
 

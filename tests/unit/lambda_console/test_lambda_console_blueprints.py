@@ -23,8 +23,10 @@ EXPECTED = {
     "hello-world": lambda result: result["message"] == "Hello, world!",
     "s3-object": lambda result: result["objects"] == [{"bucket": "example-bucket", "key": "test/key", "size": 1024}],
     "sqs-consumer": lambda result: result == {"batchItemFailures": []},
-    "api-handler": lambda result: result["statusCode"] == 201
-    and json.loads(result["body"]) == {"received": {"test": "body"}, "path": "/path/to/resource"},
+    "api-handler": lambda result: (
+        result["statusCode"] == 201
+        and json.loads(result["body"]) == {"received": {"test": "body"}, "path": "/path/to/resource"}
+    ),
 }
 
 

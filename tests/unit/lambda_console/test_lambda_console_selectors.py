@@ -1,4 +1,4 @@
-"""What the console reads: the function list, and monitoring figures and cost from Invocation rows and throttled hops."""
+"""What the console reads: the function list, and monitoring figures and cost from invocations and throttled hops."""
 
 from __future__ import annotations
 
@@ -28,16 +28,33 @@ def _media(settings: Any, tmp_path: Any) -> Any:
 
 @pytest.fixture
 def function(cast: Any) -> Function:
-    return console.function_create_from_blueprint(sandbox=cast.sandbox, name="meter", blueprint_key="hello-world-python")
+    return console.function_create_from_blueprint(
+        sandbox=cast.sandbox, name="meter", blueprint_key="hello-world-python"
+    )
 
 
-def invocation(function: Function, *, ago_s: float, status: str = "succeeded", cold: bool = False,
-               duration_ms: float = 10.0, billed_ms: int = 100, memory_mb: int = 1024) -> Invocation:
+def invocation(
+    function: Function,
+    *,
+    ago_s: float,
+    status: str = "succeeded",
+    cold: bool = False,
+    duration_ms: float = 10.0,
+    billed_ms: int = 100,
+    memory_mb: int = 1024,
+) -> Invocation:
     created = timezone.now() - timedelta(seconds=ago_s)
     row = Invocation.objects.create(
-        sandbox=function.sandbox, function=function, request_id=str(uuid.uuid4()), status=status, cold=cold,
-        duration_ms=duration_ms, billed_duration_ms=billed_ms, memory_mb=memory_mb,
-        started_at=created, finished_at=created + timedelta(milliseconds=duration_ms),
+        sandbox=function.sandbox,
+        function=function,
+        request_id=str(uuid.uuid4()),
+        status=status,
+        cold=cold,
+        duration_ms=duration_ms,
+        billed_duration_ms=billed_ms,
+        memory_mb=memory_mb,
+        started_at=created,
+        finished_at=created + timedelta(milliseconds=duration_ms),
     )
     Invocation.objects.filter(pk=row.pk).update(created_at=created)  # auto_now_add: set the past afterwards
     return row
@@ -48,14 +65,22 @@ def throttle_hop(function: Function, *, ago_s: float) -> Hop:
     started = timezone.now() - timedelta(seconds=ago_s)
     trace = Trace.objects.create(sandbox=sandbox, trace_id=new_trace_id(started.timestamp()), started_at=started)
     return Hop.objects.create(
-        sandbox=sandbox, trace=trace, hop_id=new_hop_id(), from_node=nodes.CLIENT,
-        to_node=nodes.lambda_function(sandbox.region, sandbox.account_id, function.name), action="lambda:Invoke",
-        status=Hop.Status.THROTTLED, error_code="TooManyRequestsException", started_at=started,
+        sandbox=sandbox,
+        trace=trace,
+        hop_id=new_hop_id(),
+        from_node=nodes.CLIENT,
+        to_node=nodes.lambda_function(sandbox.region, sandbox.account_id, function.name),
+        action="lambda:Invoke",
+        status=Hop.Status.THROTTLED,
+        error_code="TooManyRequestsException",
+        started_at=started,
     )
 
 
 def test_function_rows_carry_the_last_invocation(cast, function):
-    other = console.function_create_from_blueprint(sandbox=cast.sandbox, name="idle", blueprint_key="api-handler-nodejs")
+    other = console.function_create_from_blueprint(
+        sandbox=cast.sandbox, name="idle", blueprint_key="api-handler-nodejs"
+    )
     latest = invocation(function, ago_s=5)
     invocation(function, ago_s=50)
     rows = {row.name: row for row in selectors.function_rows(sandbox=cast.sandbox)}
@@ -84,9 +109,7 @@ def test_monitoring_counts_and_prices_the_window(function):
     assert monitor.month_to_date.total == 0.0
     # A month at this rate: 3 per 15 minutes is 8,760 requests, well inside the free tier.
     assert monitor.projected.requests == 8760 and monitor.projected.total == 0.0
-    assert monitor.projected_without_free_tier.total == pytest.approx(
-        8760 * 0.2 / 1e6 + 0.23 * 4 * 730 * 0.0000166667
-    )
+    assert monitor.projected_without_free_tier.total == pytest.approx(8760 * 0.2 / 1e6 + 0.23 * 4 * 730 * 0.0000166667)
     figure = monitor.figures["invocations"]
     assert [trace["name"] for trace in figure["data"]] == ["Invocations", "Errors", "Throttles"]
     assert sum(figure["data"][0]["y"]) == 3 and sum(figure["data"][1]["y"]) == 1 and sum(figure["data"][2]["y"]) == 2
@@ -98,7 +121,9 @@ def test_monitoring_counts_and_prices_the_window(function):
 def test_monitoring_ignores_other_functions_and_other_sandboxes(cast, function):
     from serverless_lab.sandboxes.services import sandbox_create
 
-    other = console.function_create_from_blueprint(sandbox=cast.sandbox, name="other", blueprint_key="hello-world-python")
+    other = console.function_create_from_blueprint(
+        sandbox=cast.sandbox, name="other", blueprint_key="hello-world-python"
+    )
     invocation(other, ago_s=5)
     elsewhere = sandbox_create(owner=cast.charlie, name="charlie-sandbox")
     twin = console.function_create_from_blueprint(sandbox=elsewhere, name="meter", blueprint_key="hello-world-python")

@@ -179,8 +179,9 @@ def test_saving_a_test_event_validates_json_and_name(alice, cast):
 
 def test_the_event_editor_loads_templates_and_saved_events(alice, cast):
     create(cast)
-    page = alice.get(url("function", cast, "hello") + "?template=s3-put", HTTP_HX_REQUEST="true",
-                     HTTP_HX_TARGET="event-editor").content.decode()
+    page = alice.get(
+        url("function", cast, "hello") + "?template=s3-put", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="event-editor"
+    ).content.decode()
     assert "ObjectCreated:Put" in page and "<html" not in page
     page = alice.get(url("function", cast, "hello") + "?event=hello-world").content.decode()
     assert "value1" in page
@@ -200,15 +201,23 @@ def test_configuration_saves_memory_timeout_concurrency_and_variables(alice, cas
     function = create(cast)
     response = alice.post(
         url("configuration", cast, "hello"),
-        {"memory_mb": "256", "timeout_s": "10", "reserved_concurrency": "2", "env_key": ["TABLE_NAME", "", "MODE"],
-         "env_value": ["items", "", "test"], "action": "save"},
+        {
+            "memory_mb": "256",
+            "timeout_s": "10",
+            "reserved_concurrency": "2",
+            "env_key": ["TABLE_NAME", "", "MODE"],
+            "env_value": ["items", "", "test"],
+            "action": "save",
+        },
     )
     assert response.status_code == 302
     function.refresh_from_db()
     assert (function.memory_mb, function.timeout_s, function.reserved_concurrency) == (256, 10, 2)
     assert function.environment == {"TABLE_NAME": "items", "MODE": "test"}
-    alice.post(url("configuration", cast, "hello"), {"memory_mb": "256", "timeout_s": "10", "reserved_concurrency": "",
-                                                     "action": "save"})
+    alice.post(
+        url("configuration", cast, "hello"),
+        {"memory_mb": "256", "timeout_s": "10", "reserved_concurrency": "", "action": "save"},
+    )
     function.refresh_from_db()
     assert function.reserved_concurrency is None and function.environment == {}
 
@@ -240,11 +249,17 @@ def test_configuration_errors_show_in_the_form(alice, cast, changes, message):
 def test_variable_rows_are_added_and_removed_without_saving(alice, cast):
     function = create(cast)
     base = {"memory_mb": "128", "timeout_s": "3", "reserved_concurrency": ""}
-    added = alice.post(url("configuration", cast, "hello"), base | {"env_key": ["A1"], "env_value": ["1"], "action": "add"},
-                       HTTP_HX_REQUEST="true", HTTP_HX_TARGET="configuration-form").content.decode()
+    added = alice.post(
+        url("configuration", cast, "hello"),
+        base | {"env_key": ["A1"], "env_value": ["1"], "action": "add"},
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_TARGET="configuration-form",
+    ).content.decode()
     assert added.count('name="env_key"') == 2 and "<html" not in added
-    removed = alice.post(url("configuration", cast, "hello"),
-                         base | {"env_key": ["A1", "B2"], "env_value": ["1", "2"], "action": "remove-0"}).content.decode()
+    removed = alice.post(
+        url("configuration", cast, "hello"),
+        base | {"env_key": ["A1", "B2"], "env_value": ["1", "2"], "action": "remove-0"},
+    ).content.decode()
     assert 'value="B2"' in removed and 'value="A1"' not in removed
     function.refresh_from_db()
     assert function.environment == {}
@@ -265,10 +280,16 @@ def test_monitoring_renders_with_no_invocations(alice, cast):
     create(cast)
     page = alice.get(url("monitoring", cast, "hello")).content.decode()
     assert "No invocations in this window yet" in page and 'id="monitoring-figures"' in page
-    partial = alice.get(url("monitoring", cast, "hello") + "?window=1h", HTTP_HX_REQUEST="true",
-                        HTTP_HX_TARGET="monitoring-data").content.decode()
-    assert "<html" not in partial and 'id="monitoring-cost"' in partial and json.loads(partial.split('id="monitoring-figures" type="application/json">')[1]
-                                                 .split("</script>")[0])["invocations"]["data"]
+    partial = alice.get(
+        url("monitoring", cast, "hello") + "?window=1h", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="monitoring-data"
+    ).content.decode()
+    assert (
+        "<html" not in partial
+        and 'id="monitoring-cost"' in partial
+        and json.loads(partial.split('id="monitoring-figures" type="application/json">')[1].split("</script>")[0])[
+            "invocations"
+        ]["data"]
+    )
 
 
 def test_a_burst_count_out_of_range_is_a_form_error(alice, cast):
