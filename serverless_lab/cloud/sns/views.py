@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.middleware import HtmxDetails
 
+from serverless_lab.cloud.sqs import selectors as sqs_selectors
 from serverless_lab.sandboxes.models import Sandbox
 
 from . import backend, exceptions, filter_policy, selectors
@@ -254,14 +255,18 @@ def inbox(request: HtmxHttpRequest, sandbox_id: int) -> HttpResponse:
     sandbox = _own_sandbox(request, sandbox_id)
     box = request.GET.get("box", "")
     box = box if box in selectors.INBOX_PROTOCOLS else ""
+    rows = selectors.inbox_rows(sandbox=sandbox, box=box)
     context = {
         "sandbox": sandbox,
         "box": box,
-        "rows": selectors.inbox_rows(sandbox=sandbox, box=box),
+        "rows": rows,
+        "version": sqs_selectors.version(rows),
         "webhook_url": selectors.webhook_url(sandbox),
         "boxes": [("", "All"), ("email", "Email"), ("sms", "SMS"), ("webhook", "Webhooks")],
     }
     if request.htmx and request.htmx.target == "inbox-list":
+        if request.GET.get("v") == context["version"]:
+            return HttpResponse(status=204)  # nothing new: htmx leaves the list (and the reader) alone
         return render(request, "sns/inbox.html#inbox-list", context)
     return render(request, "sns/inbox.html", context)
 

@@ -8,6 +8,7 @@ one is older than ``SAMPLE_EVERY_MS``; samples older than ``SAMPLE_WINDOW_MS`` a
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -109,6 +110,12 @@ def queue_rows(*, sandbox: Sandbox) -> list[QueueRow]:
             )
         )
     return rows
+
+
+def version(rows: list[Any]) -> str:
+    """A short digest of what a polled panel shows: when the poll brings the same one back, the view
+    answers 204 and htmx leaves the page (and the student's focus and scroll) alone."""
+    return hashlib.sha1(repr(rows).encode()).hexdigest()[:16]
 
 
 def queue_choices(*, sandbox: Sandbox) -> list[tuple[str, str]]:

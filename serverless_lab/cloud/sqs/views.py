@@ -61,8 +61,11 @@ def queue_list(request: HtmxHttpRequest, sandbox_id: int) -> HttpResponse:
         else:
             messages.success(request, f"Queue {name} created.")
             return redirect("sqs:queue", sandbox.pk, name)
-    context = {"sandbox": sandbox, "queues": selectors.queue_rows(sandbox=sandbox), "form": form}
+    queues = selectors.queue_rows(sandbox=sandbox)
+    context = {"sandbox": sandbox, "queues": queues, "form": form, "version": selectors.version(queues)}
     if request.htmx and request.htmx.target == "queue-table":
+        if request.GET.get("v") == context["version"]:
+            return HttpResponse(status=204)  # nothing changed: htmx swaps nothing
         return render(request, "sqs/queue_list.html#queue-table", context)
     return render(request, "sqs/queue_list.html", context, status=400 if form.errors else 200)
 

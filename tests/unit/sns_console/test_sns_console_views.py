@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -205,6 +206,9 @@ def test_the_inbox_shows_a_confirmation_and_confirms_it(alice, cast):
     assert alice.get(url("sns:inbox", cast) + "?box=sms").content.decode().count("Confirm the subscription") == 0
     partial = alice.get(url("sns:inbox", cast), HTTP_HX_TARGET="inbox-list", **HTMX).content.decode()
     assert partial.lstrip().startswith('<div id="inbox-list"')
+    version = re.search(r"v=([0-9a-f]+)", partial).group(1)
+    unchanged = alice.get(url("sns:inbox", cast) + f"?v={version}", HTTP_HX_TARGET="inbox-list", **HTMX)
+    assert unchanged.status_code == 204
 
     [message] = InboxMessage.objects.all()
     response = alice.post(url("sns:confirm", cast, message.pk), {"box": "email"}, follow=True)

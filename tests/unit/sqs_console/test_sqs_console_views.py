@@ -134,6 +134,12 @@ def test_the_list_shows_live_depth_and_polls_as_a_partial(alice, cast):
     assert body.lstrip().startswith('<div id="queue-table"')
     [row] = response.context["queues"]
     assert (row.depth.visible, row.depth.in_flight, row.depth.delayed) == (1, 0, 1)
+    version = re.search(r"\?v=([0-9a-f]+)", body).group(1)
+    again = alice.get(url("sqs:queues", cast) + f"?v={version}", HTTP_HX_TARGET="queue-table", **HTMX)
+    assert again.status_code == 204  # unchanged: htmx leaves the table alone
+    send(cast, queue, "three")
+    changed = alice.get(url("sqs:queues", cast) + f"?v={version}", HTTP_HX_TARGET="queue-table", **HTMX)
+    assert changed.status_code == 200 and changed.context["queues"][0].depth.visible == 2
 
 
 def test_send_with_attributes_then_poll_and_delete(alice, cast):
