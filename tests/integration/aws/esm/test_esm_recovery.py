@@ -61,3 +61,38 @@ def test_a_lost_invocation_is_settled_and_its_messages_come_back(cast):
     assert again.items[0][0] == first.items[0][0] and again.items[0][2] == 2
     for batch in (first, again):
         coordination.release_lease(sandbox_id=sandbox.pk, function_id=function.pk, lease_id=batch.request_id)
+
+
+def test_stream_records_older_than_the_maximum_age_are_skipped(cast):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from serverless_lab.cloud.dynamodb import backend as dynamodb
+    from serverless_lab.cloud.dynamodb.models import StreamRecord
+
+    sandbox = cast.sandbox
+    table = dynamodb.create_table(
+        sandbox=sandbox, name="events", key_schema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        attribute_definitions=[{"AttributeName": "pk", "AttributeType": "S"}], billing_mode="PAY_PER_REQUEST",
+        stream_specification={"StreamEnabled": True, "StreamViewType": "KEYS_ONLY"},
+    )
+    function = lambda_backend.create_function(
+        sandbox=sandbox, name="worker", runtime="python3.11", role=ROLE, handler="app.handler",
+        zip_bytes=make_zip("def handler(event, context):\n    return None\n"),
+    )
+    for key in ("old", "new"):
+        dynamodb.put_item(sandbox=sandbox, table_name="events", item={"pk": {"S": key}})
+    StreamRecord.objects.filter(pk=StreamRecord.objects.order_by("pk").first().pk).update(
+        created_at=timezone.now() - timedelta(minutes=2)  # written two minutes ago
+    )
+    mapping = backend.create_event_source_mapping(
+        sandbox=sandbox, function_name="worker", event_source_arn=dynamodb.stream_arn(table),
+        params={"StartingPosition": "TRIM_HORIZON", "MaximumRecordAgeInSeconds": 60},
+    )
+    pollers.poll(mapping.pk)
+    batch = Batch.objects.get()
+    assert len(batch.items) == 1
+    payload = batch.invocation.request_preview
+    assert '"Keys":{"pk":{"S":"new"}}' in payload and '"old"' not in payload
+    coordination.release_lease(sandbox_id=sandbox.pk, function_id=function.pk, lease_id=batch.request_id)
