@@ -14,19 +14,9 @@ ATTRIBUTE_TYPES = [("String", "String"), ("Number", "Number"), ("Binary", "Binar
 _NAME_ATTRS = {"autocomplete": "off", "spellcheck": "false", "autocapitalize": "none"}
 
 
-class QueueCreateForm(forms.Form):
-    name = forms.CharField(
-        label="Queue name",
-        max_length=80,
-        help_text="Letters, numbers, hyphens and underscores, up to 80. A FIFO queue's name ends in .fifo.",
-        widget=forms.TextInput(attrs=_NAME_ATTRS),
-    )
-    kind = forms.ChoiceField(
-        label="Type",
-        choices=[("standard", "Standard: at-least-once, best-effort order"), ("fifo", "FIFO: exactly-once, ordered")],
-        initial="standard",
-        widget=forms.RadioSelect,
-    )
+class QueueSettingsForm(forms.Form):
+    """A queue's settable attributes, as the console edits them (the create form adds name and type)."""
+
     content_dedup = forms.BooleanField(
         label="Content-based deduplication (FIFO)",
         required=False,
@@ -50,12 +40,48 @@ class QueueCreateForm(forms.Form):
         help_text="After this many receives without a delete, the message moves to the dead-letter queue.",
     )
 
-    def __init__(self, *args: Any, dlq_choices: list[tuple[str, str]] | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, dlq_choices: list[tuple[str, str]] | None = None, fifo: bool | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         field = self.fields["dead_letter_queue"]
         assert isinstance(field, forms.ChoiceField)
         field.choices = [("", "None")] + (dlq_choices or [])
         field.help_text = "An existing queue of the same type that receives messages which keep failing."
+        if fifo is False:
+            del self.fields["content_dedup"]
+
+    def attributes(self, dlq_arn: str | None, *, fifo: bool) -> dict[str, str]:
+        """The queue attributes this form sets; without a dead-letter queue the RedrivePolicy is cleared."""
+        data = self.cleaned_data
+        attributes = {
+            "VisibilityTimeout": str(data["visibility_timeout"]),
+            "DelaySeconds": str(data["delay_seconds"]),
+            "MessageRetentionPeriod": str(data["retention_period"]),
+            "RedrivePolicy": "",
+        }
+        if fifo:
+            attributes["ContentBasedDeduplication"] = "true" if data["content_dedup"] else "false"
+        if dlq_arn:
+            attributes["RedrivePolicy"] = json.dumps(
+                {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": data["max_receive_count"]}
+            )
+        return attributes
+
+
+class QueueCreateForm(QueueSettingsForm):
+    name = forms.CharField(
+        label="Queue name",
+        max_length=80,
+        help_text="Letters, numbers, hyphens and underscores, up to 80. A FIFO queue's name ends in .fifo.",
+        widget=forms.TextInput(attrs=_NAME_ATTRS),
+    )
+    kind = forms.ChoiceField(
+        label="Type",
+        choices=[("standard", "Standard: at-least-once, best-effort order"), ("fifo", "FIFO: exactly-once, ordered")],
+        initial="standard",
+        widget=forms.RadioSelect,
+    )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -66,21 +92,14 @@ class QueueCreateForm(forms.Form):
             self.add_error("kind", "Names ending in .fifo are for FIFO queues: choose FIFO or rename the queue.")
         return data
 
-    def attributes(self, dlq_arn: str | None) -> dict[str, str]:
+    def create_attributes(self, dlq_arn: str | None) -> dict[str, str]:
         """The CreateQueue attributes this form asks for."""
-        data = self.cleaned_data
-        attributes = {
-            "VisibilityTimeout": str(data["visibility_timeout"]),
-            "DelaySeconds": str(data["delay_seconds"]),
-            "MessageRetentionPeriod": str(data["retention_period"]),
-        }
-        if data["kind"] == "fifo":
+        fifo = self.cleaned_data["kind"] == "fifo"
+        attributes = self.attributes(dlq_arn, fifo=fifo)
+        if not attributes["RedrivePolicy"]:
+            del attributes["RedrivePolicy"]
+        if fifo:
             attributes["FifoQueue"] = "true"
-            attributes["ContentBasedDeduplication"] = "true" if data["content_dedup"] else "false"
-        if dlq_arn:
-            attributes["RedrivePolicy"] = json.dumps(
-                {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": data["max_receive_count"]}
-            )
         return attributes
 
 

@@ -135,6 +135,20 @@ def get_queue(*, sandbox: Sandbox, name: str) -> Queue:
     return queue
 
 
+def settings_initial(queue: Queue) -> dict[str, Any]:
+    """The settings form's starting values: the queue's current attributes."""
+    attributes = backend.effective_attributes(queue)
+    policy = logic.redrive_policy(queue.attributes)
+    return {
+        "visibility_timeout": attributes["VisibilityTimeout"],
+        "delay_seconds": attributes["DelaySeconds"],
+        "retention_period": attributes["MessageRetentionPeriod"],
+        "content_dedup": attributes.get("ContentBasedDeduplication") == "true",
+        "dead_letter_queue": policy.dead_letter_target_arn if policy else "",
+        "max_receive_count": policy.max_receive_count if policy else 3,
+    }
+
+
 def depth(queue: Queue) -> Depth:
     counts = backend.queue_counts(queue)
     return Depth(counts["visible"], counts["in_flight"], counts["delayed"])

@@ -14,6 +14,7 @@ urlpatterns = [
     path("queues/<str:name>/send/", views.message_send, name="send"),
     path("queues/<str:name>/poll/", views.message_poll, name="poll"),
     path("queues/<str:name>/delete-messages/", views.message_delete, name="delete-messages"),
+    path("queues/<str:name>/settings/", views.queue_settings, name="settings"),
     path("queues/<str:name>/purge/", views.queue_purge, name="purge"),
     path("queues/<str:name>/redrive/", views.queue_redrive, name="redrive"),
     path("queues/<str:name>/delete/", views.queue_delete, name="delete"),

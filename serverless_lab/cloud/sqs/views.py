@@ -17,7 +17,7 @@ from django_htmx.middleware import HtmxDetails
 from serverless_lab.sandboxes.models import Sandbox
 
 from . import backend, exceptions, logic, selectors
-from .forms import DeleteMessagesForm, PollForm, QueueCreateForm, SendMessageForm
+from .forms import DeleteMessagesForm, PollForm, QueueCreateForm, QueueSettingsForm, SendMessageForm
 from .models import Queue
 
 
@@ -52,7 +52,7 @@ def queue_list(request: HtmxHttpRequest, sandbox_id: int) -> HttpResponse:
         name = form.cleaned_data["name"]
         try:
             backend.create_queue(
-                sandbox=sandbox, name=name, attributes=form.attributes(form.cleaned_data["dead_letter_queue"]), tags={}
+                sandbox=sandbox, name=name, attributes=form.create_attributes(form.cleaned_data["dead_letter_queue"]), tags={}
             )
         except exceptions.QueueAlreadyExists:
             form.add_error("name", f"A queue called {name} already exists with other settings.")
@@ -139,6 +139,33 @@ def queue_delete(request: HttpRequest, sandbox_id: int, name: str) -> HttpRespon
     return render(
         request, "sqs/queue_confirm.html", {"sandbox": sandbox, "queue": queue, "action": "delete", "depth": selectors.depth(queue)}
     )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def queue_settings(request: HttpRequest, sandbox_id: int, name: str) -> HttpResponse:
+    """Edit a queue's settable attributes (SetQueueAttributes)."""
+    sandbox = _own_sandbox(request, sandbox_id)
+    queue = _own_queue(sandbox, name)
+    arn = backend.queue_arn_of(queue)
+    choices = [choice for choice in selectors.queue_choices(sandbox=sandbox) if choice[0] != arn]
+    form = QueueSettingsForm(
+        request.POST or None, dlq_choices=choices, fifo=queue.fifo, initial=selectors.settings_initial(queue)
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            backend.set_queue_attributes(
+                sandbox=sandbox,
+                queue_url=backend.queue_url(queue),
+                attributes=form.attributes(form.cleaned_data["dead_letter_queue"], fifo=queue.fifo),
+            )
+        except exceptions.SqsError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, f"Settings of {name} saved.")
+            return redirect("sqs:queue", sandbox.pk, name)
+    context = {"sandbox": sandbox, "queue": queue, "form": form}
+    return render(request, "sqs/queue_settings.html", context, status=400 if form.errors else 200)
 
 
 @login_required

@@ -57,6 +57,7 @@ def test_pages_need_a_login(client, cast):
         ("sqs:send", "post", True),
         ("sqs:poll", "post", True),
         ("sqs:delete-messages", "post", True),
+        ("sqs:settings", "post", True),
         ("sqs:purge", "post", True),
         ("sqs:redrive", "post", True),
         ("sqs:delete", "post", True),
@@ -279,3 +280,21 @@ def test_delete_queue(alice, cast):
     make_queue(cast)
     response = alice.post(url("sqs:delete", cast, "orders"))
     assert response.status_code == 302 and not Queue.objects.exists()
+
+
+def test_settings_start_from_the_queue_and_save_or_clear_its_redrive_policy(alice, cast):
+    dlq = make_queue(cast, "orders-dlq")
+    make_queue(cast, VisibilityTimeout="45")
+    page = alice.get(url("sqs:settings", cast, "orders"))
+    assert page.status_code == 200 and page.context["form"].initial["visibility_timeout"] == "45"
+    assert [c[1] for c in page.context["form"].fields["dead_letter_queue"].choices] == ["None", "orders-dlq"]
+    data = {"visibility_timeout": "60", "delay_seconds": "5", "retention_period": "600",
+            "dead_letter_queue": backend.queue_arn_of(dlq), "max_receive_count": "4"}
+    assert alice.post(url("sqs:settings", cast, "orders"), data).status_code == 302
+    queue = Queue.objects.get(name="orders")
+    assert queue.attributes["VisibilityTimeout"] == "60" and queue.attributes["DelaySeconds"] == "5"
+    assert json.loads(queue.attributes["RedrivePolicy"])["maxReceiveCount"] == 4
+    assert alice.post(url("sqs:settings", cast, "orders"), data | {"dead_letter_queue": ""}).status_code == 302
+    assert "RedrivePolicy" not in backend.effective_attributes(Queue.objects.get(name="orders"))
+    response = alice.post(url("sqs:settings", cast, "orders"), data | {"retention_period": "10"})
+    assert response.status_code == 400 and "retention_period" in response.context["form"].errors
