@@ -339,20 +339,20 @@ def _explain_keys(policy: dict[str, Any], document: Any, prefix: str) -> list[Ke
         if isinstance(conditions, dict):
             checks.append(_explain_object(path, conditions, value))
         else:
-            results = [
-                ConditionCheck(json.dumps(c, ensure_ascii=False), ok := _condition_matches(c, value), _why(c, value, ok))
-                for c in conditions
-            ]
+            results = [_check_condition_of(condition, value) for condition in conditions]
             ok = any(result.matched for result in results)
-            if value is _MISSING:
-                reason = "the message has no such key"
+            reason = "the message has no such key" if value is _MISSING else f"value {_show(value)}"
+            if ok:
+                reason += ": one condition matches"
             else:
-                reason = f"value {_show(value)}"
-            reason += ": one condition matches" if ok else (
-                ": no condition matches" if len(results) > 1 else ": the condition does not match"
-            )
+                reason += ": no condition matches" if len(results) > 1 else ": the condition does not match"
             checks.append(KeyCheck(path, ok, reason, results))
     return checks
+
+
+def _check_condition_of(condition: Any, value: Any) -> ConditionCheck:
+    matched = _condition_matches(condition, value)
+    return ConditionCheck(json.dumps(condition, ensure_ascii=False), matched, _why(condition, value, matched))
 
 
 def _explain_object(path: str, conditions: dict[str, Any], value: Any) -> KeyCheck:
@@ -376,7 +376,7 @@ def _why(condition: Any, value: Any, matched: bool) -> str:
             return "the key is present" if present else "the key is missing"
         return "the key is missing, as required" if not present else "the key is present, but must be missing"
     if value is _MISSING:
-        return "the key is missing: only {\"exists\": false} matches a missing key"
+        return 'the key is missing: only {"exists": false} matches a missing key'
     if isinstance(value, list):
         if isinstance(condition, dict) and "anything-but" in condition:
             if not value:

@@ -9,7 +9,6 @@ from django import forms
 
 from serverless_lab.cloud.sqs.forms import MessageAttributesMixin
 
-
 _CODE_ATTRS = {"autocomplete": "off", "spellcheck": "false", "autocapitalize": "none"}
 PROTOCOL_CHOICES = [
     ("sqs", "Amazon SQS queue"),
@@ -36,7 +35,10 @@ class TopicCreateForm(forms.Form):
     )
     kind = forms.ChoiceField(
         label="Type",
-        choices=[("standard", "Standard: best-effort order, any protocol"), ("fifo", "FIFO: ordered, SQS FIFO queues only")],
+        choices=[
+            ("standard", "Standard: best-effort order, any protocol"),
+            ("fifo", "FIFO: ordered, SQS FIFO queues only"),
+        ],
         initial="standard",
         widget=forms.RadioSelect,
     )
@@ -76,8 +78,12 @@ class PublishForm(MessageAttributesMixin):
         required=False,
         help_text='The message is then a JSON object: {"default": "…", "sqs": "…", "email": "…"}.',
     )
-    group_id = forms.CharField(label="Message group ID", max_length=128, required=False, widget=forms.TextInput(attrs=_CODE_ATTRS))
-    dedup_id = forms.CharField(label="Deduplication ID", max_length=128, required=False, widget=forms.TextInput(attrs=_CODE_ATTRS))
+    group_id = forms.CharField(
+        label="Message group ID", max_length=128, required=False, widget=forms.TextInput(attrs=_CODE_ATTRS)
+    )
+    dedup_id = forms.CharField(
+        label="Deduplication ID", max_length=128, required=False, widget=forms.TextInput(attrs=_CODE_ATTRS)
+    )
 
     def __init__(self, *args: Any, fifo: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -89,7 +95,12 @@ class PublishForm(MessageAttributesMixin):
         self.add_attribute_rows()
 
     def attribute_types(self) -> list[tuple[str, str]]:
-        return [("String", "String"), ("String.Array", "String.Array"), ("Number", "Number"), ("Binary", "Binary (base64)")]
+        return [
+            ("String", "String"),
+            ("String.Array", "String.Array"),
+            ("Number", "Number"),
+            ("Binary", "Binary (base64)"),
+        ]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -106,10 +117,14 @@ class SubscribeForm(forms.Form):
         widget=forms.TextInput(attrs=_CODE_ATTRS | {"list": "endpoint-suggestions"}),
     )
     raw = forms.BooleanField(
-        label="Raw message delivery (SQS, HTTP/S)", required=False, help_text="Deliver the message itself, without the JSON envelope."
+        label="Raw message delivery (SQS, HTTP/S)",
+        required=False,
+        help_text="Deliver the message itself, without the JSON envelope.",
     )
     filter_policy = forms.CharField(
-        label="Filter policy", required=False, help_text=POLICY_HELP,
+        label="Filter policy",
+        required=False,
+        help_text=POLICY_HELP,
         widget=forms.Textarea(attrs=_CODE_ATTRS | {"rows": 4}),
     )
     filter_scope = forms.ChoiceField(label="Filter on", choices=SCOPE_CHOICES, initial="MessageAttributes")
@@ -130,7 +145,9 @@ class SubscribeForm(forms.Form):
 
 class FilterPolicyForm(forms.Form):
     policy = forms.CharField(
-        label="Filter policy", required=False, help_text=POLICY_HELP,
+        label="Filter policy",
+        required=False,
+        help_text=POLICY_HELP,
         widget=forms.Textarea(attrs=_CODE_ATTRS | {"rows": 8}),
     )
     scope = forms.ChoiceField(label="Filter on", choices=SCOPE_CHOICES, initial="MessageAttributes")
@@ -139,10 +156,15 @@ class FilterPolicyForm(forms.Form):
 class FilterTestForm(MessageAttributesMixin):
     """A policy and a message to test it against: attributes, or a body for the MessageBody scope."""
 
-    policy = forms.CharField(label="Filter policy", help_text=POLICY_HELP, widget=forms.Textarea(attrs=_CODE_ATTRS | {"rows": 8}))
+    policy = forms.CharField(
+        label="Filter policy", help_text=POLICY_HELP, widget=forms.Textarea(attrs=_CODE_ATTRS | {"rows": 8})
+    )
     scope = forms.ChoiceField(label="Filter on", choices=SCOPE_CHOICES, initial="MessageAttributes")
     body = forms.CharField(
-        label="Message body", required=False, strip=False, help_text="Used when filtering on the message body.",
+        label="Message body",
+        required=False,
+        strip=False,
+        help_text="Used when filtering on the message body.",
         widget=forms.Textarea(attrs=_CODE_ATTRS | {"rows": 5}),
     )
 
@@ -151,7 +173,12 @@ class FilterTestForm(MessageAttributesMixin):
         self.add_attribute_rows()
 
     def attribute_types(self) -> list[tuple[str, str]]:
-        return [("String", "String"), ("String.Array", "String.Array"), ("Number", "Number"), ("Binary", "Binary (base64)")]
+        return [
+            ("String", "String"),
+            ("String.Array", "String.Array"),
+            ("Number", "Number"),
+            ("Binary", "Binary (base64)"),
+        ]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -167,5 +194,3 @@ def pretty_policy(text: str) -> str:
         return json.dumps(json.loads(text), indent=2, ensure_ascii=False)
     except ValueError:
         return text
-
-

@@ -151,8 +151,9 @@ def inbox_rows(*, sandbox: Sandbox, box: str = "") -> list[InboxRow]:
         if doc:
             tokens[message.pk] = doc
     confirmed = set(
-        Subscription.objects.filter(sandbox=sandbox, confirmed=True, token__in=[d["Token"] for d in tokens.values()])
-        .values_list("token", flat=True)
+        Subscription.objects.filter(
+            sandbox=sandbox, confirmed=True, token__in=[d["Token"] for d in tokens.values()]
+        ).values_list("token", flat=True)
     )
     rows = []
     for message in found:

@@ -55,7 +55,9 @@ def topic_list(request: HttpRequest, sandbox_id: int) -> HttpResponse:
         try:
             backend.create_topic(sandbox=sandbox, name=name, attributes=form.attributes(), tags={})
         except exceptions.SnsError as error:
-            form.add_error("name" if "Topic Name" in error.message or "Fifo Topic" in error.message else None, error.message)
+            form.add_error(
+                "name" if "Topic Name" in error.message or "Fifo Topic" in error.message else None, error.message
+            )
         else:
             messages.success(request, f"Topic {name} created.")
             return redirect("sns:topic", sandbox.pk, name)
@@ -292,7 +294,9 @@ def inbox_confirm(request: HttpRequest, sandbox_id: int, message_id: int) -> Htt
     except exceptions.SnsError:
         messages.error(request, "This subscription no longer exists: the token is not valid any more.")
     else:
-        messages.success(request, f"Subscription confirmed: {subscription.endpoint} now receives {subscription.topic.name}.")
+        messages.success(
+            request, f"Subscription confirmed: {subscription.endpoint} now receives {subscription.topic.name}."
+        )
     box = request.POST.get("box", "")
     url = reverse("sns:inbox", args=[sandbox.pk])
     return redirect(f"{url}?box={box}" if box in selectors.INBOX_PROTOCOLS else url)

@@ -23,20 +23,32 @@ class QueueSettingsForm(forms.Form):
         help_text="Use a SHA-256 of the body as the deduplication id when the sender gives none.",
     )
     visibility_timeout = forms.IntegerField(
-        label="Visibility timeout (seconds)", min_value=0, max_value=43_200, initial=30,
+        label="Visibility timeout (seconds)",
+        min_value=0,
+        max_value=43_200,
+        initial=30,
         help_text="How long a received message stays hidden from other consumers (0–43200).",
     )
     delay_seconds = forms.IntegerField(
-        label="Delivery delay (seconds)", min_value=0, max_value=900, initial=0,
+        label="Delivery delay (seconds)",
+        min_value=0,
+        max_value=900,
+        initial=0,
         help_text="New messages stay invisible this long (0–900).",
     )
     retention_period = forms.IntegerField(
-        label="Retention period (seconds)", min_value=60, max_value=1_209_600, initial=345_600,
+        label="Retention period (seconds)",
+        min_value=60,
+        max_value=1_209_600,
+        initial=345_600,
         help_text="Messages older than this are dropped (60 s – 14 days; default 4 days).",
     )
     dead_letter_queue = forms.ChoiceField(label="Dead-letter queue", required=False)  # choices: the sandbox's queues
     max_receive_count = forms.IntegerField(
-        label="Maximum receives", min_value=1, max_value=1000, initial=3,
+        label="Maximum receives",
+        min_value=1,
+        max_value=1000,
+        initial=3,
         help_text="After this many receives without a delete, the message moves to the dead-letter queue.",
     )
 
@@ -122,7 +134,10 @@ class MessageAttributesMixin(forms.Form):
         return ATTRIBUTE_TYPES
 
     def attribute_rows(self) -> list[tuple[forms.BoundField, forms.BoundField, forms.BoundField]]:
-        return [(self[f"attr_name_{i}"], self[f"attr_type_{i}"], self[f"attr_value_{i}"]) for i in range(1, ATTRIBUTE_ROWS + 1)]
+        return [
+            (self[f"attr_name_{i}"], self[f"attr_type_{i}"], self[f"attr_value_{i}"])
+            for i in range(1, ATTRIBUTE_ROWS + 1)
+        ]
 
     def clean_attribute_rows(self, data: dict[str, Any]) -> dict[str, dict[str, Any]]:
         attributes: dict[str, dict[str, Any]] = {}
@@ -156,16 +171,23 @@ class SendMessageForm(MessageAttributesMixin):
         label="Message body", max_length=1_048_576, strip=False, widget=forms.Textarea(attrs={"rows": 5})
     )
     delay_seconds = forms.IntegerField(
-        label="Delay (seconds)", min_value=0, max_value=900, required=False,
+        label="Delay (seconds)",
+        min_value=0,
+        max_value=900,
+        required=False,
         help_text="Overrides the queue's delivery delay for this message.",
     )
     group_id = forms.CharField(
-        label="Message group ID", max_length=128, required=False,
+        label="Message group ID",
+        max_length=128,
+        required=False,
         help_text="Messages of one group are delivered in order, one in flight at a time.",
         widget=forms.TextInput(attrs=_NAME_ATTRS),
     )
     dedup_id = forms.CharField(
-        label="Deduplication ID", max_length=128, required=False,
+        label="Deduplication ID",
+        max_length=128,
+        required=False,
         help_text="A repeat within 5 minutes is accepted but not delivered again.",
         widget=forms.TextInput(attrs=_NAME_ATTRS),
     )
@@ -193,7 +215,10 @@ class PollForm(forms.Form):
 
     max_messages = forms.IntegerField(label="Messages at most", min_value=1, max_value=10, initial=10)
     visibility_timeout = forms.IntegerField(
-        label="Hide for", min_value=0, max_value=43_200, required=False,
+        label="Hide for",
+        min_value=0,
+        max_value=43_200,
+        required=False,
         help_text="Visibility timeout in seconds; empty: the queue's own.",
     )
     wait_seconds = forms.IntegerField(

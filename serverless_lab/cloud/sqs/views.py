@@ -20,7 +20,6 @@ from . import backend, exceptions, logic, selectors
 from .forms import DeleteMessagesForm, PollForm, QueueCreateForm, QueueSettingsForm, SendMessageForm
 from .models import Queue
 
-
 DEPTH_CHANGED = "sqs-depth-changed"  # tells the depth panel to refresh now
 
 
@@ -52,7 +51,10 @@ def queue_list(request: HtmxHttpRequest, sandbox_id: int) -> HttpResponse:
         name = form.cleaned_data["name"]
         try:
             backend.create_queue(
-                sandbox=sandbox, name=name, attributes=form.create_attributes(form.cleaned_data["dead_letter_queue"]), tags={}
+                sandbox=sandbox,
+                name=name,
+                attributes=form.create_attributes(form.cleaned_data["dead_letter_queue"]),
+                tags={},
             )
         except exceptions.QueueAlreadyExists:
             form.add_error("name", f"A queue called {name} already exists with other settings.")
@@ -123,7 +125,9 @@ def queue_purge(request: HttpRequest, sandbox_id: int, name: str) -> HttpRespons
         messages.success(request, f"Queue {name} purged: every message in it is gone.")
         return redirect("sqs:queue", sandbox.pk, name)
     return render(
-        request, "sqs/queue_confirm.html", {"sandbox": sandbox, "queue": queue, "action": "purge", "depth": selectors.depth(queue)}
+        request,
+        "sqs/queue_confirm.html",
+        {"sandbox": sandbox, "queue": queue, "action": "purge", "depth": selectors.depth(queue)},
     )
 
 
@@ -137,7 +141,9 @@ def queue_delete(request: HttpRequest, sandbox_id: int, name: str) -> HttpRespon
         messages.success(request, f"Queue {name} deleted.")
         return redirect("sqs:queues", sandbox.pk)
     return render(
-        request, "sqs/queue_confirm.html", {"sandbox": sandbox, "queue": queue, "action": "delete", "depth": selectors.depth(queue)}
+        request,
+        "sqs/queue_confirm.html",
+        {"sandbox": sandbox, "queue": queue, "action": "delete", "depth": selectors.depth(queue)},
     )
 
 

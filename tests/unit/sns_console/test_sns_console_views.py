@@ -32,7 +32,10 @@ def make_topic(cast: Any, name: str = "events", **attributes: str) -> Topic:
 
 def subscribe(cast: Any, topic: Topic, protocol: str, endpoint: str, **attributes: str) -> Subscription:
     return backend.subscribe(
-        sandbox=cast.sandbox, topic_arn=backend.topic_arn_of(topic), protocol=protocol, endpoint=endpoint,
+        sandbox=cast.sandbox,
+        topic_arn=backend.topic_arn_of(topic),
+        protocol=protocol,
+        endpoint=endpoint,
         attributes=attributes,
     )
 
@@ -113,7 +116,12 @@ def test_subscribe_a_queue_with_a_filter_policy_and_bad_subscriptions_are_form_e
     arn = sqs_backend.queue_arn_of(queue)
     response = alice.post(
         url("sns:subscribe", cast, "events"),
-        {"protocol": "sqs", "endpoint": arn, "filter_policy": '{"color": ["red"]}', "filter_scope": "MessageAttributes"},
+        {
+            "protocol": "sqs",
+            "endpoint": arn,
+            "filter_policy": '{"color": ["red"]}',
+            "filter_scope": "MessageAttributes",
+        },
     )
     assert response.status_code == 302
     sub = Subscription.objects.get()
@@ -137,8 +145,13 @@ def test_publish_returns_the_panel_and_form_errors_as_partials(alice, cast):
     make_topic(cast)
     response = alice.post(
         url("sns:publish", cast, "events"),
-        {"message": "hello", "subject": "Hi", "attr_name_1": "tags", "attr_type_1": "String.Array",
-         "attr_value_1": '["a", "b"]'},
+        {
+            "message": "hello",
+            "subject": "Hi",
+            "attr_name_1": "tags",
+            "attr_type_1": "String.Array",
+            "attr_value_1": '["a", "b"]',
+        },
         **HTMX,
     )
     body = response.content.decode()
@@ -185,8 +198,13 @@ def test_the_filter_tester_explains_a_non_match(alice, cast):
     assert "&quot;color&quot;" in page.content.decode()
     response = alice.post(
         url("sns:filter-tester", cast),
-        {"policy": '{"color": ["red"]}', "scope": "MessageAttributes", "attr_name_1": "color",
-         "attr_type_1": "String", "attr_value_1": "Red"},
+        {
+            "policy": '{"color": ["red"]}',
+            "scope": "MessageAttributes",
+            "attr_name_1": "color",
+            "attr_type_1": "String",
+            "attr_value_1": "Red",
+        },
         **HTMX,
     )
     html = response.content.decode()

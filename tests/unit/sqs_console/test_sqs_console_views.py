@@ -39,7 +39,8 @@ def send(cast: Any, queue: Queue, body: str, **kwargs: Any) -> backend.Sent:
 def polled(response: Any) -> list[tuple[str, str]]:
     """(message id, receipt handle) of each message a poll panel shows."""
     html = response.content.decode()
-    return list(zip(re.findall(r'id="msg-([0-9a-f-]+)"', html), re.findall(r'name="handles" value="([^"]+)"', html)))
+    ids = re.findall(r'id="msg-([0-9a-f-]+)"', html)
+    return list(zip(ids, re.findall(r'name="handles" value="([^"]+)"', html), strict=True))
 
 
 def test_pages_need_a_login(client, cast):
@@ -147,8 +148,15 @@ def test_send_with_attributes_then_poll_and_delete(alice, cast):
     queue = make_queue(cast)
     response = alice.post(
         url("sqs:send", cast, "orders"),
-        {"body": '{"order": 7}', "attr_name_1": "colour", "attr_type_1": "String", "attr_value_1": "red",
-         "attr_name_2": "weight", "attr_type_2": "Number", "attr_value_2": "2.5"},
+        {
+            "body": '{"order": 7}',
+            "attr_name_1": "colour",
+            "attr_type_1": "String",
+            "attr_value_1": "red",
+            "attr_name_2": "weight",
+            "attr_type_2": "Number",
+            "attr_value_2": "2.5",
+        },
         **HTMX,
     )
     assert response.status_code == 200 and "Sent message" in response.content.decode()
@@ -161,7 +169,7 @@ def test_send_with_attributes_then_poll_and_delete(alice, cast):
 
     response = alice.post(url("sqs:poll", cast, "orders"), {"max_messages": "10", "wait_seconds": "0"}, **HTMX)
     html = response.content.decode()
-    assert response.status_code == 200 and '&quot;order&quot;: 7' in html and "colour" in html
+    assert response.status_code == 200 and "&quot;order&quot;: 7" in html and "colour" in html
     [(message_id, handle)] = polled(response)
     assert message_id == str(stored.message_id) and "Receive count" in html
     assert selectors.depth(queue).in_flight == 1
@@ -182,8 +190,14 @@ def test_send_errors_stay_in_the_form(alice, cast):
     assert "ContentBasedDeduplication" in " ".join(response.context["send_form"].non_field_errors())
     response = alice.post(
         url("sqs:send", cast, "jobs.fifo"),
-        {"body": "hi", "group_id": "g1", "dedup_id": "d1", "attr_name_1": "raw", "attr_type_1": "Binary",
-         "attr_value_1": "not base64!"},
+        {
+            "body": "hi",
+            "group_id": "g1",
+            "dedup_id": "d1",
+            "attr_name_1": "raw",
+            "attr_type_1": "Binary",
+            "attr_value_1": "not base64!",
+        },
         **HTMX,
     )
     assert response.status_code == 400 and "base64" in " ".join(response.context["send_form"].errors["attr_value_1"])
@@ -260,7 +274,9 @@ def test_purge_asks_first_then_empties_the_queue(alice, cast):
 def test_the_dead_letter_queue_page_redrives_its_messages_back(alice, cast):
     dlq = make_queue(cast, "orders-dlq")
     make_queue(
-        cast, "orders", RedrivePolicy=json.dumps({"deadLetterTargetArn": backend.queue_arn_of(dlq), "maxReceiveCount": 1})
+        cast,
+        "orders",
+        RedrivePolicy=json.dumps({"deadLetterTargetArn": backend.queue_arn_of(dlq), "maxReceiveCount": 1}),
     )
     send(cast, dlq, "failed order")
     page = alice.get(url("sqs:queue", cast, "orders-dlq")).content.decode()
@@ -288,8 +304,13 @@ def test_settings_start_from_the_queue_and_save_or_clear_its_redrive_policy(alic
     page = alice.get(url("sqs:settings", cast, "orders"))
     assert page.status_code == 200 and page.context["form"].initial["visibility_timeout"] == "45"
     assert [c[1] for c in page.context["form"].fields["dead_letter_queue"].choices] == ["None", "orders-dlq"]
-    data = {"visibility_timeout": "60", "delay_seconds": "5", "retention_period": "600",
-            "dead_letter_queue": backend.queue_arn_of(dlq), "max_receive_count": "4"}
+    data = {
+        "visibility_timeout": "60",
+        "delay_seconds": "5",
+        "retention_period": "600",
+        "dead_letter_queue": backend.queue_arn_of(dlq),
+        "max_receive_count": "4",
+    }
     assert alice.post(url("sqs:settings", cast, "orders"), data).status_code == 302
     queue = Queue.objects.get(name="orders")
     assert queue.attributes["VisibilityTimeout"] == "60" and queue.attributes["DelaySeconds"] == "5"
