@@ -271,8 +271,16 @@ def validate_links(lessons: list[LessonSource], exercises: list[ExerciseSource])
     quiz_ids: dict[str, str] = {}
     embedded: set[str] = set()
     for lesson in lessons:
+        editors: set[str] = set()
         for block in lesson.blocks:
             ident = block["data"].get("id")
+            if block["kind"] == "editor":
+                function = block["data"]["function"]
+                if function in editors:
+                    errors.append(
+                        ContentError(lesson.source_path, block["line"], f"another editor block runs '{function}'")
+                    )
+                editors.add(function)
             if block["kind"] == "quiz":
                 if ident in quiz_ids:
                     errors.append(

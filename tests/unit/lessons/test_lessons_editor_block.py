@@ -108,3 +108,17 @@ def test_run_refuses_an_unknown_editor_and_a_missing_sandbox(client, loaded, cas
 def test_someone_elses_run_result_is_a_404(client, cast):
     client.force_login(cast.alice)
     assert client.get("/lessons/editor-results/not-mine/").status_code == 404
+
+
+def test_two_editors_of_one_lesson_cannot_run_the_same_function():
+    from lessons.content import parse_lesson
+    from lessons.exercises import validate_links
+
+    front = (
+        "---\nid: demo\ntitle: Demo\norder: 1\nservice: Lambda\nsummary: S.\nobjectives: [Learn]\n"
+        "estimated_minutes: 5\nprerequisites: []\n---\n"
+    )
+    lesson, errors = parse_lesson(front + "## Intro\n\n" + EDITOR + "\n" + EDITOR, path="demo.md")
+    assert errors == [] and lesson is not None
+    problems = validate_links([lesson], [])
+    assert [str(problem) for problem in problems] == ["demo.md:21: another editor block runs 'hello-editor'"]
