@@ -25,6 +25,7 @@ from serverless_lab.cloud.core.errors import AwsError
 from serverless_lab.sandboxes.models import Sandbox
 
 from . import backend, console, selectors
+from .blueprints import BLUEPRINTS
 from .forms import BurstForm, CodeForm, ConfigurationForm, FunctionCreateForm, TemplatePickForm, TestEventForm
 from .models import Function
 from .test_events import TEMPLATES
@@ -67,7 +68,12 @@ def function_list(request: HttpRequest, sandbox_id: int) -> HttpResponse:
         else:
             messages.success(request, f"Function {name} created. Edit the code, then run a test event.")
             return redirect("lambda:function", sandbox.pk, name)
-    context = {"sandbox": sandbox, "functions": selectors.function_rows(sandbox=sandbox), "form": form}
+    context = {
+        "sandbox": sandbox,
+        "functions": selectors.function_rows(sandbox=sandbox),
+        "form": form,
+        "blueprints": list(BLUEPRINTS.values()),
+    }
     return render(request, "lambda/function_list.html", context, status=400 if form.errors else 200)
 
 

@@ -63,6 +63,8 @@ export function enhance(textarea) {
         EditorView.contentAttributes.of({ "aria-label": labelText(textarea), "aria-describedby": described }),
         EditorView.theme({
           "&": {
+            minWidth: "0", // in a grid or flex item, long lines scroll instead of widening the page
+            maxWidth: "100%",
             border: "1px solid var(--border-strong, #c5cbdb)",
             borderRadius: "var(--radius-sm, 6px)",
             background: "var(--surface, #fff)",
