@@ -163,9 +163,29 @@ def _table_name(sandbox: Sandbox, name: str) -> str:
 
 def _table(sandbox: Sandbox, name: str) -> TableView:
     try:
-        return view(Table.objects.get(sandbox=sandbox, name=_table_name(sandbox, name)))
+        table = view(Table.objects.get(sandbox=sandbox, name=_table_name(sandbox, name)))
     except Table.DoesNotExist:
         raise ResourceNotFoundException() from None
+    if len(_KEY_SCHEMAS) >= _KEY_SCHEMA_CACHE:
+        _KEY_SCHEMAS.clear()
+    _KEY_SCHEMAS[(sandbox.pk, table.name)] = (table.row.pk, table.schema)
+    return table
+
+
+# (sandbox pk, table name) -> (table pk, key schema), for GetItem's one-query path. A table's key
+# schema never changes and its name is never reused while it exists, so an item found under the
+# cached table pk is an item of the current table; anything else goes the long way round.
+_KEY_SCHEMAS: dict[tuple[int, str], tuple[int, KeySchema]] = {}
+_KEY_SCHEMA_CACHE = 4096
+
+
+def _sqlite_immediate() -> bool:
+    """Whether every transaction takes SQLite's write lock at BEGIN (settings' IMMEDIATE mode): then
+    no other writer can come between a transaction's read and its write."""
+    return (
+        connection.vendor == "sqlite"
+        and connection.settings_dict.get("OPTIONS", {}).get("transaction_mode") == "IMMEDIATE"
+    )
 
 
 def table_arn(table: Table) -> str:
@@ -314,7 +334,7 @@ def _writing() -> Iterator[None]:
     would: a transaction that read first and then tries to write fails at once with "database is
     locked" when another writer got in between, where waiting for the lock is what we want."""
     with transaction.atomic():
-        if connection.vendor == "sqlite":
+        if connection.vendor == "sqlite" and not _sqlite_immediate():
             with connection.cursor() as cursor:
                 cursor.execute("UPDATE dynamodb_table SET id = id WHERE 0")
         yield
@@ -356,7 +376,12 @@ def _lock_streams(tables: Iterable[TableView]) -> None:
 
 def _with_insert_retry(fn: Callable[[], T]) -> T:
     """Run ``fn`` in a savepoint; if it lost an insert race on the unique key, run it once more
-    (its ``select_for_update`` then finds and locks the row the other writer committed)."""
+    (its ``select_for_update`` then finds and locks the row the other writer committed).
+
+    SQLite in IMMEDIATE mode has no such race (the transaction holds the write lock from its
+    start), so there ``fn`` runs as it is, without the savepoint's two extra statements."""
+    if _sqlite_immediate():
+        return fn()
     try:
         with transaction.atomic():
             return fn()
@@ -952,15 +977,40 @@ def get_item(
     *, sandbox: Sandbox, table_name: str, key: Doc, expressions: Expressions | None = None, consistent: bool = False
 ) -> ReadResult:
     bound = _bind(expressions or Expressions())
-    table = _table(sandbox, table_name)
-    key = logic.validate_key(key, table.schema)
-    pk, sk = table.encode(key)
-    data = Item.objects.filter(table=table.row, pkey=pk, skey=sk).values_list("data", flat=True).first()
-    item = load_item(data) if data is not None else None
-    if item is not None and table.expired(item, time.time()):
-        item = None
-    capacity = Capacity(table.name, read_units(logic.item_size(item) if item else 0, consistent=consistent))
+    name = _table_name(sandbox, table_name)
+    item = _get_cached(sandbox, name, key)
+    if item is None:
+        table = _table(sandbox, table_name)
+        key = logic.validate_key(key, table.schema)
+        pk, sk = table.encode(key)
+        data = Item.objects.filter(table=table.row, pkey=pk, skey=sk).values_list("data", flat=True).first()
+        item = load_item(data) if data is not None else None
+        if item is not None and table.expired(item, time.time()):
+            item = None
+        name = table.name
+    capacity = Capacity(name, read_units(logic.item_size(item) if item else 0, consistent=consistent))
     return ReadResult(_project(bound, item) if item is not None else None, capacity)
+
+
+def _get_cached(sandbox: Sandbox, name: str, key: Doc) -> Doc | None:
+    """GetItem in one query when the table's key schema is cached and the item is there (and not
+    expired); None sends the caller the long way (table lookup, validation, then the item)."""
+    cached = _KEY_SCHEMAS.get((sandbox.pk, name))
+    if cached is None:
+        return None
+    table_pk, schema = cached
+    try:
+        key = logic.validate_key(key, schema)
+    except DynamoValidationError:
+        return None  # the long way raises it, or finds a new table of that name
+    pk = logic.encode_key_value(key[schema.hash_key])
+    sk = logic.encode_key_value(key[schema.range_key]) if schema.range_key else b""
+    row = Item.objects.filter(table_id=table_pk, pkey=pk, skey=sk).values_list("data", "table__ttl_attribute").first()
+    if row is None:
+        return None
+    item = load_item(row[0])
+    expires = _expiry(row[1], item)
+    return None if expires is not None and expires <= time.time() else item
 
 
 def delete_item(
