@@ -15,6 +15,7 @@ import base64
 import json
 import logging
 import os
+import queue
 import secrets
 import threading
 import time
@@ -33,6 +34,7 @@ from serverless_lab.cloud.lambda_ import backend, code, coordination, exceptions
 from serverless_lab.cloud.lambda_.models import Function, FunctionConfig, Invocation
 from serverless_lab.cloud.logs.backend import put_log_lines
 from serverless_lab.runtime import Credentials, EnvironmentPool, FunctionSpec, InvokeResult
+from serverless_lab.sandboxes.models import Sandbox
 
 logger = logging.getLogger(__name__)
 
@@ -139,18 +141,116 @@ def invocation_complete(invocation: Invocation, result: InvokeResult, *, log_str
 
 
 def invocation_store_logs(invocation: Invocation, *, started_ms: int) -> None:
-    """The completed invocation's log lines as CloudWatch events of its environment's stream."""
+    """The completed invocation's log lines as CloudWatch events of its environment's stream.
+
+    In a worker they go to this process's log writer and land a moment later, as on AWS; inside a
+    caller's transaction (an eager task in a test) they are written at once, in that transaction.
+    """
     finished_ms = int(time.time() * 1000)
     lines = invocation.log_text.rstrip("\n").split("\n") if invocation.log_text else []
     # INIT output and START carry the start time; the function's output, END and REPORT the end time.
     start = next((i for i, line in enumerate(lines) if line.startswith("START RequestId:")), -1)
-    events = [(started_ms if i <= start else finished_ms, line) for i, line in enumerate(lines)]
-    put_log_lines(
-        sandbox=invocation.sandbox,
-        group_name=f"/aws/lambda/{invocation.function.name}",
-        stream_name=invocation.log_stream,
-        events=events,
+    batch = _LogBatch(
+        invocation.sandbox,
+        f"/aws/lambda/{invocation.function.name}",
+        invocation.log_stream,
+        [(started_ms if i <= start else finished_ms, line) for i, line in enumerate(lines)],
     )
+    if connection.in_atomic_block:
+        batch.write()
+    else:
+        _log_writer().put(batch)
+
+
+@dataclass
+class _LogBatch:
+    sandbox: Sandbox
+    group: str
+    stream: str
+    events: list[tuple[int, str]]
+
+    def write(self) -> None:
+        put_log_lines(sandbox=self.sandbox, group_name=self.group, stream_name=self.stream, events=self.events)
+
+
+class _LogWriter:
+    """Stores invocations' log lines off the task's path: the task hands them over and returns.
+
+    One thread per worker process writes whatever has queued up in one transaction, the lines of
+    one stream (one environment, so consecutive invocations of a busy function) in one
+    ``put_log_lines``: under load, a handful of round trips for many invocations. If that
+    transaction fails (a sandbox deleted meanwhile), each stream is retried on its own.
+    """
+
+    def __init__(self) -> None:
+        self._queue: queue.SimpleQueue[_LogBatch] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._pending = 0
+        self._drained = threading.Event()
+        self._drained.set()
+        threading.Thread(target=self._run, name="lambda-log-writer", daemon=True).start()
+
+    def put(self, batch: _LogBatch) -> None:
+        with self._lock:
+            self._pending += 1
+            self._drained.clear()
+        self._queue.put(batch)
+
+    def flush(self, timeout: float) -> bool:
+        """Wait until everything handed over is written; False if that took longer than ``timeout``."""
+        return self._drained.wait(timeout)
+
+    def _run(self) -> None:
+        while True:
+            batches = [self._queue.get()]
+            while len(batches) < 500:
+                try:
+                    batches.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            try:
+                self._write(batches)
+            except Exception:  # the thread must outlive a database outage
+                logger.exception("could not store the log lines of %d invocations", len(batches))
+            finally:
+                with self._lock:
+                    self._pending -= len(batches)
+                    if not self._pending:
+                        self._drained.set()
+
+    @staticmethod
+    def _write(batches: list[_LogBatch]) -> None:
+        merged: dict[tuple[int, str, str], _LogBatch] = {}
+        for batch in batches:
+            key = (batch.sandbox.pk, batch.group, batch.stream)
+            if key in merged:
+                merged[key].events.extend(batch.events)
+            else:
+                merged[key] = _LogBatch(batch.sandbox, batch.group, batch.stream, list(batch.events))
+        close_old_connections()
+        try:
+            with _quick_commit():
+                for batch in merged.values():
+                    batch.write()
+        except Exception:
+            for batch in merged.values():
+                try:
+                    with _quick_commit():
+                        batch.write()
+                except Exception:
+                    logger.exception("could not store the log lines of %s %s", batch.group, batch.stream)
+
+
+_writer: _LogWriter | None = None
+_writer_pid: int | None = None
+
+
+def _log_writer() -> _LogWriter:
+    global _writer, _writer_pid
+    with _pool_lock:
+        if _writer is None or _writer_pid != os.getpid():
+            _writer, _writer_pid = _LogWriter(), os.getpid()
+        return _writer
 
 
 def invocation_fail(invocation: Invocation, *, status: str, error_type: str, message: str) -> None:
@@ -300,6 +400,11 @@ def worker_pool() -> EnvironmentPool:
 
 
 def close_worker_pool() -> None:
+    """Close this process's environments, once the log lines still queued are written."""
+    with _pool_lock:
+        writer = _writer if _writer_pid == os.getpid() else None
+    if writer is not None and not writer.flush(timeout=10):
+        logger.warning("log lines of some invocations were not stored before the worker stopped")
     with _pool_lock:
         if _pool is not None and _pool_pid == os.getpid():
             _pool.close_all()
@@ -400,8 +505,7 @@ def run_invocation(
             "log_tail": result.log.encode()[-LOG_TAIL_BYTES:].decode("utf-8", errors="ignore"),
         }
     coordination.release_lease(**lease, answer=answer)
-    with _quick_commit():
-        invocation_store_logs(invocation, started_ms=started_ms)
+    invocation_store_logs(invocation, started_ms=started_ms)
     if not synchronous and result.function_error and invocation.attempt < MAX_ATTEMPTS:
         _retry(invocation, payload, client_context)
 
