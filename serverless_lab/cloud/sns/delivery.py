@@ -54,7 +54,7 @@ def deliver(publication: Publication) -> int:
         return 0
     hops = _Hops(topic, publication)
     subscriptions = []
-    for subscription in Subscription.objects.filter(topic=topic, confirmed=True).order_by("id"):
+    for subscription in Subscription.objects.filter(topic_id=topic.pk, confirmed=True).order_by("id"):
         subscription.topic = topic
         subscription.sandbox = topic.sandbox
         if _passes_filter(subscription, publication):
@@ -63,14 +63,26 @@ def deliver(publication: Publication) -> int:
             hops.add(subscription, status="filtered-out")
     queues = _queues(topic, [s.endpoint for s in subscriptions if s.protocol == "sqs"])
     failed: list[tuple[Subscription, HopDraft, DeliveryFailed]] = []
+    batch: list[tuple[Subscription, HopDraft, Queue, sqs_backend.Outgoing]] = []  # standard queues: one INSERT
     with transaction.atomic():
         for subscription in subscriptions:
             hop = hops.add(subscription)
+            queue = queues.get(subscription.endpoint) if subscription.protocol == "sqs" else None
             try:  # DeliveryFailed comes before a subscription writes anything: no savepoint needed
-                _deliver_one(subscription, publication, queues, hops.header(hop))
+                if queue is not None and not queue.fifo:
+                    batch.append((subscription, hop, queue, _sqs_message(subscription, publication, hops.header(hop))))
+                else:
+                    _deliver_one(subscription, publication, queues, hops.header(hop))
             except DeliveryFailed as error:
                 hops.drafts.remove(hop)
                 failed.append((subscription, hop, error))
+        outcomes = sqs_backend.enqueue_batch_from_service(deliveries=[(q, m) for _, _, q, m in batch])
+        for (subscription, hop, _, _), outcome in zip(batch, outcomes, strict=True):
+            if isinstance(outcome, SqsError):
+                hops.drafts.remove(hop)
+                failed.append((subscription, hop, DeliveryFailed(outcome.message, outcome.code)))
+            else:
+                _announce(subscription, publication)
         hops.save()
     for subscription, hop, error in failed:
         _dead_letter(subscription, publication, hop, error)
@@ -232,16 +244,20 @@ def _deliver_one(
             topic_arn=publication.topic_arn,
             subscription_arn=subscription_arn_of(subscription),
         )
+    _announce(subscription, publication)
+
+
+def _announce(subscription: Subscription, publication: Publication) -> None:
     announce(
-        subscription.sandbox_id, f"SNS delivered {publication.message_id[:8]} to {protocol}:{subscription.endpoint}"
+        subscription.sandbox_id,
+        f"SNS delivered {publication.message_id[:8]} to {subscription.protocol}:{subscription.endpoint}",
     )
 
 
-def _to_queue(
-    queue: Queue | None, subscription: Subscription, publication: Publication, header: ids.TraceHeader
-) -> None:
-    if queue is None:
-        raise DeliveryFailed("the queue does not exist", "AWS.SimpleQueueService.NonExistentQueue")
+def _sqs_message(
+    subscription: Subscription, publication: Publication, header: ids.TraceHeader
+) -> sqs_backend.Outgoing:
+    """What the subscription's queue gets: the SNS envelope, or the raw message and its attributes."""
     if _raw(subscription):
         body = _message_for(subscription, publication)
         attributes = {
@@ -255,7 +271,15 @@ def _to_queue(
     else:
         body = json.dumps(_envelope(subscription, publication), indent=2)
         attributes = {}
-    message = sqs_backend.Outgoing(body=body, attributes=attributes, system_attributes=ids.sqs_system_attributes(header))
+    return sqs_backend.Outgoing(body=body, attributes=attributes, system_attributes=ids.sqs_system_attributes(header))
+
+
+def _to_queue(
+    queue: Queue | None, subscription: Subscription, publication: Publication, header: ids.TraceHeader
+) -> None:
+    if queue is None:
+        raise DeliveryFailed("the queue does not exist", "AWS.SimpleQueueService.NonExistentQueue")
+    message = _sqs_message(subscription, publication, header)
     if queue.fifo:
         message.group_id = publication.group_id
         message.dedup_id = publication.dedup_id
