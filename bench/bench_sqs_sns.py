@@ -6,7 +6,8 @@
 Runs what a deployment runs: uvicorn and a Celery worker on PostgreSQL and Redis (SNS delivery is
 asynchronous, so it needs both). It uses a throwaway database ``<name>_bench_sqs`` next to the one
 in DATABASE_URL and its own Redis key prefix, so nothing else's workers take its tasks. moto_server
-runs in memory. Prints p50/p99 latency and ops/s per operation and our p50 as a ratio of moto's.
+runs in memory. Each operation runs in alternating blocks (lab, moto, lab, …) so both see the same
+machine load. Prints p50/p99 latency and ops/s per operation and our p50 as a ratio of moto's.
 
 ``send -> waiting long poll`` is the time from SendMessage until a ReceiveMessage with
 WaitTimeSeconds that was already waiting returned the message. ``publish -> 3 SQS delivered`` is
@@ -23,7 +24,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
@@ -34,7 +35,7 @@ import boto3
 from botocore.config import Config
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import PYTHON, bench_sandbox, free_port, moto, percentile, process, timed, uvicorn, wait  # noqa: E402
+from harness import PYTHON, bench_sandbox, free_port, moto, percentile, process, uvicorn, wait  # noqa: E402
 
 BODY = "x" * 1024
 
@@ -124,69 +125,104 @@ def clients(endpoint: str, key: str, secret: str) -> tuple[Any, Any]:
     return make("sqs"), make("sns")
 
 
-def run_suite(sqs: Any, sns: Any, args: argparse.Namespace) -> dict[str, list[float]]:
-    url = sqs.create_queue(QueueName="bench")["QueueUrl"]
+class Suite:
+    """One side's queues and topic, and each measured operation as ``call(i) -> seconds | None``
+    (None: the call's own wall time; a number: the latency the call measured itself)."""
 
-    def receive_delete(_: int) -> None:
-        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1)["Messages"]
-        sqs.delete_message(QueueUrl=url, ReceiptHandle=messages[0]["ReceiptHandle"])
+    def __init__(self, sqs: Any, sns: Any) -> None:
+        self.sqs, self.sns = sqs, sns
+        self.url = sqs.create_queue(QueueName="bench")["QueueUrl"]
+        self.waiting_url = sqs.create_queue(QueueName="waiting")["QueueUrl"]
+        self.topic = sns.create_topic(Name="bench")["TopicArn"]
+        self.fan_urls = []
+        for n in range(3):
+            queue = sqs.create_queue(QueueName=f"fan-{n}")["QueueUrl"]
+            arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+            sns.subscribe(TopicArn=self.topic, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "true"})
+            self.fan_urls.append(queue)
+        self.entries = [{"Id": str(i), "MessageBody": BODY} for i in range(10)]
+        self.pool = ThreadPoolExecutor(max_workers=3)
 
-    results = {"send_message 1 KiB": timed(args.sends, lambda i: sqs.send_message(QueueUrl=url, MessageBody=BODY))}
-    results["receive + delete"] = timed(args.sends, receive_delete)
-    entries = [{"Id": str(i), "MessageBody": BODY} for i in range(10)]
-    results["send_message_batch of 10"] = timed(
-        args.batches, lambda i: sqs.send_message_batch(QueueUrl=url, Entries=entries)
-    )
+    def send(self, i: int) -> None:
+        self.sqs.send_message(QueueUrl=self.url, MessageBody=BODY)
 
-    waiter = ThreadPoolExecutor(max_workers=1)
-    waiting_url = sqs.create_queue(QueueName="waiting")["QueueUrl"]
+    def receive_delete(self, i: int) -> None:
+        messages = self.sqs.receive_message(QueueUrl=self.url, MaxNumberOfMessages=1)["Messages"]
+        self.sqs.delete_message(QueueUrl=self.url, ReceiptHandle=messages[0]["ReceiptHandle"])
 
-    def long_poll_wakeup(i: int) -> float:
+    def send_batch(self, i: int) -> None:
+        self.sqs.send_message_batch(QueueUrl=self.url, Entries=self.entries)
+
+    def long_poll_wakeup(self, i: int) -> float:
         """Seconds from SendMessage until a long poll that was already waiting returned the message."""
 
         def wait() -> float:
-            messages = sqs.receive_message(QueueUrl=waiting_url, WaitTimeSeconds=10).get("Messages")
+            messages = self.sqs.receive_message(QueueUrl=self.waiting_url, WaitTimeSeconds=10).get("Messages")
             arrived = time.perf_counter()
-            sqs.delete_message(QueueUrl=waiting_url, ReceiptHandle=messages[0]["ReceiptHandle"])
+            self.sqs.delete_message(QueueUrl=self.waiting_url, ReceiptHandle=messages[0]["ReceiptHandle"])
             return arrived
 
-        future = waiter.submit(wait)
+        future = self.pool.submit(wait)
         time.sleep(0.05)
         start = time.perf_counter()
-        sqs.send_message(QueueUrl=waiting_url, MessageBody=f"w{i}")
+        self.sqs.send_message(QueueUrl=self.waiting_url, MessageBody=f"w{i}")
         return future.result() - start
 
-    results["send -> waiting long poll"] = timed(args.batches, long_poll_wakeup)
-
-    topic = sns.create_topic(Name="bench")["TopicArn"]
-    urls = []
-    for n in range(3):
-        queue = sqs.create_queue(QueueName=f"fan-{n}")["QueueUrl"]
-        arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "true"})
-        urls.append(queue)
-
-    pool = ThreadPoolExecutor(max_workers=3)
-
-    def receive_one(queue: str, expected: str) -> float:
-        messages = sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=10).get("Messages")
+    def _receive_one(self, queue: str, expected: str) -> float:
+        messages = self.sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=10).get("Messages")
         arrived = time.perf_counter()
         if not messages or messages[0]["Body"] != expected:
             sys.exit(f"{expected}: not delivered to {queue}")
-        sqs.delete_message(QueueUrl=queue, ReceiptHandle=messages[0]["ReceiptHandle"])
+        self.sqs.delete_message(QueueUrl=queue, ReceiptHandle=messages[0]["ReceiptHandle"])
         return arrived
 
-    def publish_delivered(i: int) -> float:
+    def publish_delivered(self, i: int) -> float:
         """Seconds from Publish until the last of the three waiting long polls got the message."""
-        waiting = [pool.submit(receive_one, queue, f"m{i}") for queue in urls]
+        waiting = [self.pool.submit(self._receive_one, queue, f"m{i}") for queue in self.fan_urls]
         time.sleep(0.05)  # the long polls are waiting before we publish
         start = time.perf_counter()
-        sns.publish(TopicArn=topic, Message=f"m{i}")
+        self.sns.publish(TopicArn=self.topic, Message=f"m{i}")
         return max(future.result() for future in waiting) - start
 
-    results["publish -> 3 SQS delivered"] = timed(args.publishes, publish_delivered)
-    results["publish (call only)"] = timed(args.publishes, lambda i: sns.publish(TopicArn=topic, Message="x"))
-    return results
+    def publish(self, i: int) -> None:
+        self.sns.publish(TopicArn=self.topic, Message="x")
+
+
+OPERATIONS = (
+    ("send_message 1 KiB", "send", "sends"),
+    ("receive + delete", "receive_delete", "sends"),
+    ("send_message_batch of 10", "send_batch", "batches"),
+    ("send -> waiting long poll", "long_poll_wakeup", "batches"),
+    ("publish -> 3 SQS delivered", "publish_delivered", "publishes"),
+    ("publish (call only)", "publish", "publishes"),
+)
+
+
+def measure(call: Callable[[int], float | None], first: int, count: int) -> list[float]:
+    samples = []
+    for index in range(first, first + count):
+        start = time.perf_counter()
+        reported = call(index)
+        samples.append(reported if reported is not None else time.perf_counter() - start)
+    return samples
+
+
+def run_interleaved(ours: Suite, theirs: Suite, args: argparse.Namespace) -> tuple[dict, dict]:
+    """Each operation in ``args.rounds`` alternating blocks (lab, moto, lab, …), so both sides see
+    the same machine load; the first call of each side is a warm-up."""
+    lab: dict[str, list[float]] = {}
+    ref: dict[str, list[float]] = {}
+    for name, method, count_arg in OPERATIONS:
+        count = getattr(args, count_arg)
+        block = max(1, count // args.rounds)
+        calls = (getattr(ours, method), getattr(theirs, method))
+        for call in calls:
+            call(10**6)  # warm-up
+        lab[name], ref[name] = [], []
+        for round_ in range(args.rounds):
+            lab[name] += measure(calls[0], round_ * block, block)
+            ref[name] += measure(calls[1], round_ * block, block)
+    return lab, ref
 
 
 def main() -> None:
@@ -194,23 +230,26 @@ def main() -> None:
     parser.add_argument("--sends", type=int, default=300, help="send_message calls, then as many receive+delete")
     parser.add_argument("--batches", type=int, default=60, help="send_message_batch calls of 10")
     parser.add_argument("--publishes", type=int, default=60, help="publishes to a topic with 3 SQS subscribers")
+    parser.add_argument("--rounds", type=int, default=6, help="alternating blocks per operation")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-sqs-") as tmp:
         workdir = Path(tmp)
-        with serverless_lab(workdir) as (endpoint, creds):
-            ours = run_suite(*clients(endpoint, creds["access_key_id"], creds["secret_access_key"]), args)
-        with moto(workdir) as endpoint:
-            theirs = run_suite(*clients(endpoint, "testing", "testing"), args)
+        with serverless_lab(workdir) as (endpoint, creds), moto(workdir) as moto_endpoint:
+            ours = Suite(*clients(endpoint, creds["access_key_id"], creds["secret_access_key"]))
+            theirs = Suite(*clients(moto_endpoint, "testing", "testing"))
+            lab, ref = run_interleaved(ours, theirs, args)
+    load = os.getloadavg()
+    print(f"interleaved in {args.rounds} rounds; load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}")
     columns = ("lab p50", "lab p99", "lab op/s", "moto p50", "moto p99", "moto op/s", "p50 ratio")
     header = f"{'operation':<28} " + " ".join(f"{column:>9}" for column in columns)
     print(header)
     print("-" * len(header))
-    for name, samples in ours.items():
-        other = theirs[name]
+    for name, samples in lab.items():
+        other = ref[name]
         p50, q50 = statistics.median(samples), statistics.median(other)
-        lab = f"{p50 * 1000:>7.2f}ms {percentile(samples, 0.99) * 1000:>7.2f}ms {len(samples) / sum(samples):>9.0f}"
-        ref = f"{q50 * 1000:>7.2f}ms {percentile(other, 0.99) * 1000:>7.2f}ms {len(other) / sum(other):>9.0f}"
-        print(f"{name:<28} {lab} {ref} {p50 / q50:>8.2f}x")
+        ours_text = f"{p50 * 1000:>7.2f}ms {percentile(samples, 0.99) * 1000:>7.2f}ms {len(samples) / sum(samples):>9.0f}"
+        moto_text = f"{q50 * 1000:>7.2f}ms {percentile(other, 0.99) * 1000:>7.2f}ms {len(other) / sum(other):>9.0f}"
+        print(f"{name:<28} {ours_text} {moto_text} {p50 / q50:>8.2f}x")
 
 
 if __name__ == "__main__":
