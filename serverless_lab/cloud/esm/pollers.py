@@ -251,12 +251,16 @@ class StreamSource:
         rows = list(self._pending().order_by("id")[:limit])
         arn = self.mapping.event_source_arn
         taken = Taken([], [])
+        size = 0
         for row in rows:
+            size += row.size + 512
+            if taken.records and size > MAX_PAYLOAD_BYTES // 2:  # stay well inside Invoke's 6 MB
+                break
             record = logic.stream_event_record(self.dynamodb.stream_record(row, self.table), arn)
             taken.records.append(record)
             taken.items.append(record["dynamodb"]["SequenceNumber"])
-        if rows:
-            taken.first_record, taken.last_record = rows[0].pk, rows[-1].pk
+            taken.first_record = taken.first_record or row.pk
+            taken.last_record = row.pk
         return taken
 
     def settle(self, batch: Batch, result: logic.BatchResult) -> str:
