@@ -71,8 +71,12 @@ def _initial(authored: AuthoredExercise) -> dict[str, Any]:
 @instructor_only
 def authoring_index(request: HttpRequest, import_form: ImportForm | None = None) -> HttpResponse:
     titles = dict(Lesson.objects.values_list("slug", "title"))
-    authored = [(item, titles.get(item.lesson_slug, item.lesson_slug)) for item in AuthoredExercise.objects.all()]
-    shipped = list(Exercise.objects.filter(authored__isnull=True).order_by("lesson_slug", "order"))
+    order = {slug: index for index, slug in enumerate(Lesson.objects.order_by("order").values_list("slug", flat=True))}
+    rows = AuthoredExercise.objects.select_related("exercise", "author")
+    authored = [(item, titles.get(item.lesson_slug, item.lesson_slug)) for item in rows]
+    authored.sort(key=lambda pair: (order.get(pair[0].lesson_slug, len(order)), pair[0].order, pair[0].slug))
+    shipped = list(Exercise.objects.filter(authored__isnull=True))
+    shipped.sort(key=lambda exercise: (order.get(exercise.lesson_slug, len(order)), exercise.order))
     context = {
         "authored": authored,
         "shipped": [(exercise, titles.get(exercise.lesson_slug, exercise.lesson_slug)) for exercise in shipped],

@@ -23,10 +23,8 @@ def lambda_handler(event, context):
 """
 
 
-def run(client, code: str, function: str = "hello-editor", timeout: float = 90) -> str:
-    response = client.post(
-        f"/lessons/aws-lambda/editor/{function}/run/", {"code": code}, headers={"HX-Request": "true"}
-    )
+def run(client, code: str, function: str = "hello-editor", lesson: str = "aws-lambda", timeout: float = 90) -> str:
+    response = client.post(f"/lessons/{lesson}/editor/{function}/run/", {"code": code}, headers={"HX-Request": "true"})
     assert response.status_code == 200
     html = response.content.decode()
     deadline = time.monotonic() + timeout
@@ -69,3 +67,27 @@ def test_an_exception_in_the_handler_is_shown_with_its_log(live_lab, cast, clien
     html = run(client, "def lambda_handler(event, context):\n    raise ValueError('no ' + event['name'])\n")
     assert "Unhandled error" in html
     assert "no Ada" in html
+
+
+def shipped_editors() -> list[tuple[str, str]]:
+    from lessons.services import content_read
+
+    return [
+        (lesson.slug, block["data"]["function"])
+        for lesson in content_read().lessons
+        for block in lesson.blocks
+        if block["kind"] == "editor"
+    ]
+
+
+@pytest.mark.parametrize(("lesson", "function"), shipped_editors())
+def test_every_shipped_editor_runs_its_starter_cleanly(live_lab, cast, client, lesson: str, function: str):
+    from lessons.models import Lesson
+    from lessons.services import editor_block
+
+    assert lessons_load().ok
+    client.force_login(cast.alice)
+    starter = editor_block(lesson=Lesson.objects.get(slug=lesson), function=function)["starter"]
+    html = run(client, starter, function=function, lesson=lesson)
+    assert "Invoke: status 200" in html
+    assert "error</span>" not in html  # no FunctionError badge

@@ -95,3 +95,45 @@ def test_an_instructor_runs_the_reference_solution_in_a_throwaway_sandbox(live_l
     assert not Sandbox.objects.filter(owner=cast.bob).exists()  # deleted after the run
     client.force_login(cast.alice)
     assert client.post("/lessons/exercises/ddb-scores-gsi/reference/").status_code == 403
+
+
+AUTHORED_CHECKS = '''from lessons.checks import check
+
+
+@check("A queue named 'jobs' exists")
+def queue_exists(session):
+    session.client("sqs").get_queue_url(QueueName="jobs")
+
+
+def solution(session):
+    session.client("sqs").create_queue(QueueName="jobs")
+'''
+
+
+def test_an_authored_exercise_is_graded_like_a_shipped_one(live_lab, cast):
+    from lessons.authoring import ExerciseDraft, authored_save
+    from lessons.services import exercise_reference_run
+
+    assert lessons_load().ok
+    draft = ExerciseDraft(
+        slug="sqs-jobs",
+        title="A jobs queue",
+        lesson="amazon-sns-sqs",
+        order=1,
+        summary="Create a queue.",
+        hints=["Use create_queue."],
+        starter="",
+        instructions="Create a queue named `jobs`.",
+        module_source=AUTHORED_CHECKS,
+    )
+    exercise = authored_save(author=cast.bob, draft=draft).exercise
+
+    reference = wait_for(exercise_reference_run(user=cast.bob, exercise=exercise))
+    assert (reference.status, reference.score, reference.error) == (Attempt.Status.DONE, 100, "")
+
+    starter = wait_for(exercise_submit(user=cast.alice, exercise=exercise))
+    assert [r["status"] for r in starter.results] == ["failed"] and starter.score == 0
+    assert starter.results[0]["message"].startswith("AWS answered")
+    live_lab.client("sqs", cast.sandbox).create_queue(QueueName="jobs")
+    solved = wait_for(exercise_submit(user=cast.alice, exercise=exercise))
+    assert [r["status"] for r in solved.results] == ["passed"] and solved.score == 100
