@@ -465,6 +465,13 @@ def _settle(mapping: EventSourceMapping, batch: Batch, posted: dict[str, Any] | 
     source = _source(mapping)
     if posted is None:
         result = logic.BatchResult(True, reason=f"Lambda.ServiceException: {lost}")
+        invocation = Invocation.objects.filter(
+            pk=batch.invocation_id, status__in=[Invocation.Status.QUEUED, Invocation.Status.RUNNING]
+        ).first()
+        if invocation is not None:  # its worker died: the row must not stay "running" in the charts
+            runtime.invocation_fail(
+                invocation, status=Invocation.Status.ERROR, error_type="Lambda.ServiceException", message=lost
+            )
     elif posted.get("lab_error"):
         result = logic.BatchResult(True, reason=f"Lambda.ServiceException: {posted['lab_error']}"[:200])
     else:

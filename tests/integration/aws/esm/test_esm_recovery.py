@@ -51,6 +51,7 @@ def test_a_lost_invocation_is_settled_and_its_messages_come_back(cast):
     pollers.complete(first.pk)
     first.refresh_from_db()
     assert first.outcome == "failed" and "did not finish in time" in first.error
+    assert first.invocation.status == "error"  # not left "queued" for the monitoring charts
     assert Message.objects.filter(body="precious").exists()  # not deleted: it will be delivered again
 
     def second_batch() -> Batch | None:
