@@ -140,3 +140,24 @@ def test_errors_in_lambdas_codes(lambda_client, sqs, ddb, recorder):
     code, _, _ = error_of(lambda_client.update_event_source_mapping, UUID=stream["UUID"],
                           ScalingConfig={"MaximumConcurrency": 5})
     assert code == "InvalidParameterValueException"
+
+
+def test_another_sandbox_sees_no_mapping_and_cannot_map_this_sandboxs_queue(live_lab, lambda_client, sqs, recorder,
+                                                                            cast):
+    from serverless_lab.sandboxes.services import sandbox_create
+
+    recorder()
+    url = sqs.create_queue(QueueName="private")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    uuid = lambda_client.create_event_source_mapping(EventSourceArn=arn, FunctionName="recorder")["UUID"]
+
+    other = sandbox_create(owner=cast.charlie, name="charlie-sandbox")
+    charlie = live_lab.client("lambda", other)
+    charlie.create_function(FunctionName="recorder", Runtime="python3.11", Handler="app.handler",
+                            Role="arn:aws:iam::123456789012:role/r", Code={"ZipFile": b"PK\x05\x06" + b"\0" * 18})
+    assert error_of(charlie.get_event_source_mapping, UUID=uuid)[0] == "ResourceNotFoundException"
+    assert error_of(charlie.delete_event_source_mapping, UUID=uuid)[0] == "ResourceNotFoundException"
+    assert charlie.list_event_source_mappings()["EventSourceMappings"] == []
+    code, message, _ = error_of(charlie.create_event_source_mapping, EventSourceArn=arn, FunctionName="recorder")
+    assert code == "InvalidParameterValueException" and "NonExistentQueue" in message
+    assert lambda_client.get_event_source_mapping(UUID=uuid)["State"] == "Enabled"
