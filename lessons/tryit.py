@@ -138,7 +138,7 @@ def _sqs_dead_letter(session: Any) -> list[Step]:
     dlq_url, dlq_arn = _queue(sqs, "try-it-jobs-dlq", steps)
     policy = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 2})
     url, _ = _queue(sqs, "try-it-jobs", steps, {"RedrivePolicy": policy})
-    steps.append({"call": "SetQueueAttributes", "detail": f"RedrivePolicy {policy}"})
+    steps[-1]["detail"] += f" with RedrivePolicy {policy}"
     body = json.dumps({"job": f"j-{now():%H%M%S}", "poison": True})
     sqs.send_message(QueueUrl=url, MessageBody=body)
     steps.append({"call": "SendMessage", "detail": body})

@@ -152,6 +152,7 @@ def test_an_instructor_authors_an_exercise_and_follows_a_students_attempt(live_l
     expect(alice.get_by_role("heading", name="More exercises")).to_be_visible()
     card = alice.locator("#exercise-sqs-jobs")
     expect(card).not_to_contain_text("def solution")
+    shot(alice.locator("#exercise-sqs-jobs"), "authored-exercise-in-lesson")
     live_lab.client("sqs", cast.sandbox).create_queue(QueueName="jobs")
     card.get_by_role("button", name="Check my work").click()
     expect(card.locator(".attempt")).to_contain_text("Score 50%", timeout=60_000)
@@ -179,3 +180,18 @@ def test_the_scaling_demo_plots_a_burst(live_lab, page, cast):
     expect(demo.locator(".scaling-chart .main-svg").first).to_be_visible()
     expect(demo.locator(".scaling-chart")).to_contain_text("concurrency limit 10")
     shot(demo, "scaling-demo")
+
+
+def test_the_sns_sqs_try_buttons_fan_out_and_dead_letter(live_lab, page, cast):
+    assert lessons_load().ok
+    log_in(page, live_lab, "alice")
+    page.goto(f"{live_lab.url}/lessons/amazon-sns-sqs/")
+    page.get_by_role("button", name="Publish one order to two queues").click()
+    fanout = page.locator("#try-sns-fanout")
+    expect(fanout).to_contain_text("try-it-billing got its copy", timeout=60_000)
+    expect(fanout).to_contain_text("try-it-shipping got its copy")
+    shot(fanout.locator("xpath=ancestor::aside"), "try-sns-fanout")
+    page.get_by_role("button", name="Send a poison message and watch it reach the DLQ").click()
+    dead = page.locator("#try-sqs-dead-letter")
+    expect(dead).to_contain_text("dead-letter queue: found it in try-it-jobs-dlq", timeout=60_000)
+    shot(dead.locator("xpath=ancestor::aside"), "try-sqs-dead-letter")
