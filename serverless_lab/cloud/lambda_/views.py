@@ -112,8 +112,10 @@ def _code_context(sandbox: Sandbox, function: Function, **extra: Any) -> dict[st
 @require_GET
 def function_detail(request: HtmxHttpRequest, sandbox_id: int, name: str) -> HttpResponse:
     sandbox, function = _own_function(request, sandbox_id, name)
-    event_form = _event_form(function, TemplatePickForm(request.GET))
-    context = _code_context(sandbox, function, event_form=event_form)
+    pick = TemplatePickForm(request.GET)
+    event_form = _event_form(function, pick)
+    picked = pick.cleaned_data.get("template", "") if pick.is_valid() else ""
+    context = _code_context(sandbox, function, event_form=event_form, picked_template=picked)
     if request.htmx and request.htmx.target == "event-editor":
         return render(request, "lambda/function_detail.html#event-editor", context)
     return render(request, "lambda/function_detail.html", context)
