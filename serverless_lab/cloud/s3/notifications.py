@@ -3,8 +3,9 @@ write commits, each delivery recorded as an ``s3 notification`` hop of the write
 
 Each delivery goes through the Celery task ``serverless_lab.cloud.s3.notify`` (queue ``delivery``):
 an SQS message (the trace in ``AWSTraceHeader``), an SNS publication, or an asynchronous Lambda
-invoke (through the runtime, with the trace header). The trace arrives through :func:`carries_trace`, which the S3 handler puts on
-the operations that write objects, so the backend's signatures stay free of tracing.
+invoke (through the runtime, with the trace header). The trace arrives through
+:func:`carries_trace`, which the S3 handler puts on the operations that write objects, so the
+backend's signatures stay free of tracing.
 
 On ``PutBucketNotificationConfiguration`` AWS checks that each SQS/SNS/Lambda destination exists
 and sends an ``s3:TestEvent`` message to the SQS and SNS ones; :func:`validate_destinations` and
@@ -67,6 +68,7 @@ def carries_trace(method: F) -> F:
 
 @contextmanager
 def traced(header: str | None) -> Iterator[None]:
+    """Object events inside the block belong to the trace ``header`` names."""
     token = _trace.set(header)
     try:
         yield
@@ -120,7 +122,7 @@ def deliver(bucket: Bucket, event_name: str, key: str, obj: Object | None) -> No
 
 
 def _draft(sandbox: Sandbox, bucket_name: str, to_node: str, trace: str | None, at: float, body: str) -> HopDraft:
-    """The delivery's hop (its duration: from the write's commit to now), saved by :func:`_save`."""
+    """The delivery's hop (its duration: from the write to the delivery), saved by :func:`_save`."""
     document = json.loads(body)
     if "Records" in document:
         record = document["Records"][0]
@@ -128,7 +130,7 @@ def _draft(sandbox: Sandbox, bucket_name: str, to_node: str, trace: str | None, 
     else:
         shown = {"Event": document.get("Event")}
     header = ids.parse_header(trace)
-    draft = HopDraft(
+    return HopDraft(
         sandbox_id=sandbox.pk,
         trace_id=header.root if header else ids.new_trace_id(at),
         parent_hop_id=header.parent if header else "",
@@ -140,7 +142,6 @@ def _draft(sandbox: Sandbox, bucket_name: str, to_node: str, trace: str | None, 
         duration_ms=max(0.0, (time.time() - at) * 1000),
         payload_preview=nodes.preview(shown),
     )
-    return draft
 
 
 def _save(draft: HopDraft, status: str = "ok", error_code: str = "") -> None:
