@@ -207,3 +207,11 @@ def FORM_MD() -> str:  # noqa: N802 - reads like the constant it builds
     return (
         "---\nid: sqs-jobs\ntitle: Jobs\nlesson: amazon-sns-sqs\norder: 1\nsummary: S.\nhints: [h]\n---\nDo it.\n"
     )
+
+
+def test_a_preview_lists_the_problems_next_to_it(client, loaded, cast):
+    client.force_login(cast.bob)
+    response = client.post("/lessons/authoring/new/", {**FORM, "hints": "", "action": "preview"})
+    html = response.content.decode()
+    preview = html[html.index('id="exercise-preview"') :]
+    assert "Fix these before saving:" in preview and "Hints: Give at least one hint." in preview
