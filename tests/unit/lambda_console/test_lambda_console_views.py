@@ -297,3 +297,16 @@ def test_a_burst_count_out_of_range_is_a_form_error(alice, cast):
     response = alice.post(url("burst", cast, "hello"), {"count": "500"}, HTTP_HX_REQUEST="true")
     assert response.status_code == 200 and "less than or equal to 50" in response.content.decode()
     assert not cast.sandbox.lambda_invocations.exists()
+
+
+def test_a_function_name_lambda_would_refuse_is_a_404(alice, cast):
+    assert alice.get(url("function", cast, "no spaces allowed")).status_code == 404
+    assert alice.get(url("configuration", cast, "x" * 200)).status_code == 404
+
+
+def test_a_saved_test_event_can_be_deleted(alice, cast):
+    function = create(cast)
+    response = alice.post(url("test-event-delete", cast, "hello", "hello-world"), follow=True)
+    assert response.status_code == 200 and "Test event hello-world deleted." in response.content.decode()
+    assert not function.test_events.exists()
+    assert "(none saved yet)" in response.content.decode()
