@@ -6,6 +6,8 @@ Redis) between receive attempts, so no thread is held while the queue is empty.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import time
 from collections.abc import Callable
 from typing import Any
@@ -13,6 +15,8 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from django.db import close_old_connections
 
+from serverless_lab.cloud.core.protocol import validate_required
+from serverless_lab.cloud.core.protocol.query_compat import query_view
 from serverless_lab.cloud.core.registry import RequestContext
 
 from . import backend, logic
@@ -59,6 +63,34 @@ def _failure(entry_id: str, error: SqsError) -> Params:
     return {"Id": entry_id, "SenderFault": error.sender_fault, "Code": error.code, "Message": error.message}
 
 
+def _check_required(ctx: RequestContext, params: Params) -> None:
+    """A missing required member is SQS's ``MissingParameter`` (older SDKs' forms can omit any),
+    never a handler reading a missing key."""
+    validate_required(query_view("sqs").operation_model(ctx.operation), params)
+
+
+def _required_members_checked(cls: type) -> type:
+    for name, method in list(vars(cls).items()):
+        if name.startswith("_") or not callable(method):
+            continue
+        if inspect.iscoroutinefunction(method):
+
+            async def checked_async(self: Any, ctx: RequestContext, params: Params, _method: Any = method) -> Params:
+                _check_required(ctx, params)
+                return await _method(self, ctx, params)
+
+            setattr(cls, name, functools.wraps(method)(checked_async))
+        else:
+
+            def checked(self: Any, ctx: RequestContext, params: Params, _method: Any = method) -> Params:
+                _check_required(ctx, params)
+                return _method(self, ctx, params)
+
+            setattr(cls, name, functools.wraps(method)(checked))
+    return cls
+
+
+@_required_members_checked
 class SQSHandler:
     # --- queues ---
 
