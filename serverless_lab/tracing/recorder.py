@@ -207,6 +207,16 @@ def _caller(sandbox_id: int, trace_id: str, parent_hop_id: str, region: str, acc
     return function if function and _is_function(function) else nodes.CLIENT
 
 
+def _callers_in_batch(drafts: list[HopDraft]) -> list[HopDraft]:
+    """A function's call and the synchronous Invoke that ran it can finish in one batch (the Invoke
+    last): the call then comes from the function too."""
+    invoked = {draft.hop_id: draft.to_node for draft in drafts if _is_function(draft.to_node)}
+    for draft in drafts:
+        if draft.from_node == nodes.CLIENT and draft.parent_hop_id in invoked:
+            draft.from_node = invoked[draft.parent_hop_id]
+    return drafts
+
+
 def _remember_invocations(drafts: list[HopDraft]) -> None:
     if len(_invoked) > _INVOKED_KEPT:
         _invoked.clear()
@@ -255,19 +265,19 @@ class _Writer:
             idle = time.monotonic() - last_batch
             if idle < _BUSY_S:
                 time.sleep(_LINGER_S)
-            while len(batch) < _BATCH:
-                try:
-                    batch.append(items.get_nowait())
-                except queue.Empty:
-                    break
             if connection.vendor == "sqlite":
                 deadline = time.monotonic() + _SQLITE_YIELD_S
                 while _calls_in_flight() and time.monotonic() < deadline:
                     time.sleep(0.002)
+            while len(batch) < _BATCH:  # after the wait: what finished meanwhile joins this batch
+                try:
+                    batch.append(items.get_nowait())
+                except queue.Empty:
+                    break
             try:
                 if idle > _RECHECK_S:  # not per batch: on PostgreSQL each check is a SELECT 1
                     close_old_connections()
-                drafts = [draft for draft in map(_draft, batch) if draft is not None]
+                drafts = _callers_in_batch([draft for draft in map(_draft, batch) if draft is not None])
                 if len(trace_pks) > _KNOWN_TRACES:
                     trace_pks.clear()
                 messages = _save(drafts, trace_pks)

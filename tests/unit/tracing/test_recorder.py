@@ -150,3 +150,16 @@ def test_a_call_whose_parent_invoked_a_function_comes_from_that_function(cast, b
         SimpleNamespace(access_key_id=sandbox.access_key_id, signed_headers=(), service="s3"),
     )
     assert recorder._draft((plain, "s3", ctx, {"Bucket": "photos"}, "", 1.0)).from_node == "client"
+
+
+def test_a_functions_call_saved_in_one_batch_with_its_invoke_comes_from_the_function():
+    from serverless_lab.tracing.services import HopDraft
+
+    function = "arn:aws:lambda:us-east-1:123456789012:function:resize"
+    put = HopDraft(sandbox_id=1, trace_id=ROOT, from_node="client", to_node="arn:aws:s3:::photos",
+                   action="s3:PutObject", parent_hop_id="53995c3f42cd8ad8")
+    invoke = HopDraft(sandbox_id=1, trace_id=ROOT, from_node="client", to_node=function, action="lambda:Invoke",
+                      hop_id="53995c3f42cd8ad8")
+    other = HopDraft(sandbox_id=1, trace_id=ROOT, from_node="client", to_node="service:sts", action="sts:GetCallerIdentity")
+    recorder._callers_in_batch([put, invoke, other])
+    assert (put.from_node, invoke.from_node, other.from_node) == (function, "client", "client")
