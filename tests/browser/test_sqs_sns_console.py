@@ -79,6 +79,7 @@ def test_fan_out_from_a_topic_to_a_queue_poll_delete_and_explain_a_filter(live_l
         page.get_by_label("Attribute 1 name").fill("color")
         page.get_by_label("Attribute 1 value").fill(colour)
         page.get_by_role("button", name="Publish message").click()
+        expect(page.get_by_label("Message", exact=True)).to_have_value("")  # a fresh form: this one was published
         expect(page.locator("#publish-panel").get_by_role("status")).to_contain_text("Published message")
     shot(page, tmp_path, "sns-topic")
 
