@@ -15,6 +15,7 @@ MAX_BATCH_SIZE = 10_000
 MAX_FIFO_BATCH_SIZE = 10
 MAX_BATCHING_WINDOW_S = 300
 DEFAULT_BATCH_SIZE = {SQS: 10, DYNAMODB: 100}
+DEFAULT_SQS_CONCURRENCY = 5  # batches in flight per standard queue without ScalingConfig (AWS starts with 5)
 REPORT_BATCH_ITEM_FAILURES = "ReportBatchItemFailures"
 STREAM_ONLY = (
     "StartingPosition",

@@ -1,9 +1,10 @@
 """Event source mappings: which queue or stream feeds which function, where each poller stands, and
 the batches it handed to the function.
 
-A mapping has at most one batch in flight (``Batch.finished_at`` null): the poller takes the
-mapping's row lock, and a batch in flight makes the next poll wait for it, so a FIFO group or a
-stream is processed in order and no message is delivered twice within its visibility timeout.
+One poll at a time takes the mapping's row lock. A FIFO queue's or a stream's mapping has at most
+one batch in flight (``Batch.finished_at`` null), which keeps their order; a standard queue's may
+have several (``pollers.concurrency``). The receive hides what a batch holds, so no message is
+delivered twice within its visibility timeout.
 """
 
 from __future__ import annotations

@@ -319,11 +319,14 @@ def _poll(mapping_id: int) -> None:
     if mapping is None or not mapping.enabled:
         return
     at = now_ms()
-    in_flight = mapping.batches.filter(finished_at__isnull=True).first()
-    if in_flight is not None:
-        if in_flight.deadline_ms > at:
-            return  # its completion polls again
-        _settle(mapping, in_flight, None, "the invocation did not finish in time")
+    in_flight = 0
+    for batch in mapping.batches.filter(finished_at__isnull=True):
+        if batch.deadline_ms > at:
+            in_flight += 1
+        else:
+            _settle(mapping, batch, None, "the invocation did not finish in time")
+    if in_flight >= concurrency(mapping):
+        return  # a completion polls again
     if mapping.retry_at_ms > at:  # a failed stream batch backs off, whatever wakes the poller
         retry_at = mapping.retry_at_ms
         transaction.on_commit(lambda: hooks.schedule(mapping_id, retry_at))
@@ -366,6 +369,18 @@ def _poll(mapping_id: int) -> None:
     except BaseException:
         coordination.release_lease(sandbox_id=function.sandbox_id, function_id=function.pk, lease_id=request_id)
         raise
+    if len(taken.records) >= mapping.batch_size and in_flight + 1 < concurrency(mapping):
+        # a full batch: more may be waiting, and another poll may start the next batch beside this one
+        transaction.on_commit(lambda: hooks.kick(mapping_id))
+
+
+def concurrency(mapping: EventSourceMapping) -> int:
+    """Batches a mapping may have in flight: a standard queue's pollers scale out (AWS starts with
+    five; ``ScalingConfig.MaximumConcurrency`` sets the limit); a FIFO queue or a stream keeps one,
+    which keeps its order."""
+    if mapping.kind != logic.SQS or mapping.event_source_arn.endswith(".fifo"):
+        return 1
+    return (mapping.scaling_config or {}).get("MaximumConcurrency") or logic.DEFAULT_SQS_CONCURRENCY
 
 
 def _start(
@@ -379,6 +394,7 @@ def _start(
         invocation_type="RequestResponse",
         payload=payload,
         trace_header=str(header),
+        status=Invocation.Status.RUNNING,  # as a synchronous invoke's row: running since the call
     )
     timeout_s = target.config.timeout_s
     batch = Batch.objects.create(

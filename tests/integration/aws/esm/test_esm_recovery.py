@@ -36,7 +36,7 @@ def test_a_lost_invocation_is_settled_and_its_messages_come_back(cast):
 
     pollers.poll(mapping.pk)
     first = Batch.objects.get()
-    assert first.invocation.status == "queued" and first.finished_at is None
+    assert first.invocation.status == "running" and first.finished_at is None
     message = Message.objects.get()
     assert message.receive_count == 1 and [first.items[0][0]] == [str(message.message_id)]
 

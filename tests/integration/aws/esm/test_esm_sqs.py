@@ -160,3 +160,23 @@ def test_a_batching_window_gathers_more_than_ten_messages_into_one_batch(lambda_
     events = recorded(s3)
     assert [len(event["Records"]) for event in events] == [25]
     assert sorted(r["body"] for r in events[0]["Records"]) == sorted(f"item {i}" for i in range(25))
+
+
+def test_a_standard_queue_scales_out_up_to_maximum_concurrency(lambda_client, sqs):
+    from .conftest import ROLE, make_zip
+
+    lambda_client.create_function(
+        FunctionName="slow", Runtime="python3.11", Handler="app.handler", Role=ROLE,
+        Code={"ZipFile": make_zip("import time\ndef handler(event, context):\n    time.sleep(1)\n")},
+    )
+    url, arn = make_queue(sqs, "busy", VisibilityTimeout="30")
+    sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": str(i), "MessageBody": f"job {i}"} for i in range(8)])
+    mapping = lambda_client.create_event_source_mapping(
+        EventSourceArn=arn, FunctionName="slow", BatchSize=1, ScalingConfig={"MaximumConcurrency": 2}
+    )
+    assert mapping["ScalingConfig"] == {"MaximumConcurrency": 2}
+    wait_until(lambda: queue_depth(sqs, url) == (0, 0), "the queue to drain")
+    runs = list(Invocation.objects.filter(function__name="slow").values_list("started_at", "finished_at"))
+    assert len(runs) == 8
+    overlap = max(sum(1 for s, f in runs if s <= start < f) for start, _ in runs)
+    assert overlap == 2  # two batches ran side by side, never more
