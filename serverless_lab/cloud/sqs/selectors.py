@@ -25,6 +25,7 @@ SAMPLE_EVERY_MS = 30_000
 SAMPLE_WINDOW_MS = 60 * 60 * 1000
 POLL_SECONDS = 3
 CHART_MIN_SPAN_MS = 5 * 60 * 1000
+BODY_PREVIEW_CHARS = 64 * 1024  # a poll shows up to 10 bodies of up to 1 MiB each: show the start
 
 
 @dataclass
@@ -72,6 +73,7 @@ class PolledMessage:
     receipt_handle: str
     body: str
     pretty_body: str  # indented when the body is JSON, else ""
+    truncated: bool  # body cut at BODY_PREVIEW_CHARS
     attributes: list[tuple[str, str, str]]  # name, type, value
     receive_count: int
     sent_at: datetime
@@ -187,8 +189,9 @@ def polled_messages(received: list[backend.Received]) -> list[PolledMessage]:
     for item in received:
         row = item.row
         pretty = ""
+        truncated = len(row.body) > BODY_PREVIEW_CHARS
         try:
-            parsed = json.loads(row.body)
+            parsed = None if truncated else json.loads(row.body)
             if isinstance(parsed, (dict, list)):
                 pretty = json.dumps(parsed, indent=2, ensure_ascii=False)
         except ValueError:
@@ -204,8 +207,9 @@ def polled_messages(received: list[backend.Received]) -> list[PolledMessage]:
             PolledMessage(
                 str(row.message_id),
                 item.receipt_handle,
-                row.body,
+                row.body[:BODY_PREVIEW_CHARS],
                 pretty,
+                truncated,
                 attributes,
                 row.receive_count,
                 datetime.fromtimestamp(row.sent_ms / 1000, UTC),

@@ -319,3 +319,10 @@ def test_settings_start_from_the_queue_and_save_or_clear_its_redrive_policy(alic
     assert "RedrivePolicy" not in backend.effective_attributes(Queue.objects.get(name="orders"))
     response = alice.post(url("sqs:settings", cast, "orders"), data | {"retention_period": "10"})
     assert response.status_code == 400 and "retention_period" in response.context["form"].errors
+
+
+def test_a_huge_body_is_shown_cut(alice, cast):
+    queue = make_queue(cast)
+    send(cast, queue, "x" * (selectors.BODY_PREVIEW_CHARS + 10))
+    html = alice.post(url("sqs:poll", cast, "orders"), {"max_messages": "1", "wait_seconds": "0"}, **HTMX).content
+    assert b"Showing the first 64 KB" in html and b"x" * (selectors.BODY_PREVIEW_CHARS + 1) not in html
