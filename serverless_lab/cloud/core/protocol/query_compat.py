@@ -16,6 +16,8 @@ from typing import Any
 
 from botocore.model import ServiceModel
 
+from serverless_lab.cloud.core.errors import AwsError
+
 from .request import AwsRequest
 from .serializers import _SQS_QUERY_CODES
 from .shapes import _loader, service_protocol
@@ -86,7 +88,10 @@ def speaks_query(service_model: ServiceModel, request: AwsRequest) -> bool:
     content_type = (request.header("content-type") or "").lower()
     if request.body and not content_type.startswith("application/x-www-form-urlencoded"):
         return False
-    return "Action" in request.form
+    try:
+        return "Action" in request.form
+    except AwsError:  # a body that is no form at all (not UTF-8)
+        return False
 
 
 def protocol_model(service_model: ServiceModel, request: AwsRequest | None) -> ServiceModel:
