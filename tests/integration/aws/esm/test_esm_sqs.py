@@ -180,3 +180,15 @@ def test_a_standard_queue_scales_out_up_to_maximum_concurrency(lambda_client, sq
     assert len(runs) == 8
     overlap = max(sum(1 for s, f in runs if s <= start < f) for start, _ in runs)
     assert overlap == 2  # two batches ran side by side, never more
+
+
+def test_a_delayed_message_is_delivered_once_it_turns_visible(lambda_client, sqs, s3, recorder):
+    recorder()
+    url, arn = make_queue(sqs, "later", VisibilityTimeout="30")
+    lambda_client.create_event_source_mapping(EventSourceArn=arn, FunctionName="recorder")
+    sent = sqs.send_message(QueueUrl=url, MessageBody="in two seconds", DelaySeconds=2)
+    # Nothing else happens to the queue: the poller comes back by itself when the delay ends.
+    events = wait_until(lambda: recorded(s3), "the delayed message")
+    assert [r["messageId"] for r in events[0]["Records"]] == [sent["MessageId"]]
+    attributes = events[0]["Records"][0]["attributes"]
+    assert int(attributes["ApproximateFirstReceiveTimestamp"]) >= int(attributes["SentTimestamp"]) + 2000
