@@ -3,7 +3,7 @@
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/serverless_lab REDIS_URL=redis://127.0.0.1:6379/0 \\
         .venv/bin/python bench/bench_lambda.py [--warm 500] [--cold 30] [--burst 600] [--clients 4] [--workers 2]
 
-Runs what a deployment runs: uvicorn and a Celery worker (``-Q runtime``, ``--workers`` processes)
+Runs what a deployment runs: uvicorn and a Celery worker (``--workers`` processes)
 on PostgreSQL and Redis, on a throwaway database ``<name>_bench_lambda`` and its own Redis key
 prefix (so nothing else's workers take its tasks). A trivial Python handler (``return event``):
 
@@ -12,6 +12,9 @@ prefix (so nothing else's workers take its tasks). A trivial Python handler (``r
   matches) before each invoke; only the invoke is timed, and its log must show ``Init Duration``;
 * sustained: ``--clients`` threads, each with its own boto3 client, invoking back to back;
   invokes/s over the whole burst, and the latency each client saw;
+* CPU per warm invoke: user + system time of the lab's processes (uvicorn, the worker, its pool
+  processes and sandboxes) and of their PostgreSQL backends over the warm invokes, divided by their
+  number: less at the mercy of a busy machine than the latencies;
 * environment level (no HTTP, no Celery, no database): ``ExecutionEnvironment.start()`` (cold start)
   and ``invoke()`` on a warm one, in this process.
 
@@ -35,6 +38,7 @@ import time
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -78,9 +82,55 @@ def drop_redis_keys(url: str, prefix: str) -> None:
         client.delete(key)
 
 
+@dataclass
+class Lab:
+    endpoint: str
+    credentials: dict[str, Any]
+    pids: list[int]  # uvicorn and the Celery worker (its pool processes and sandboxes descend from it)
+    database_url: str
+
+
+def _stat_fields(pid: int | str) -> list[str]:
+    text = Path(f"/proc/{pid}/stat").read_text()
+    return text[text.rindex(")") + 2 :].split()  # from field 3 (state) on
+
+
+def cpu_seconds(lab: Lab) -> float:
+    """CPU time (user + system) used so far by the lab's processes and all their descendants, and by
+    the PostgreSQL backends connected to its database. Unlike wall-clock latency, this hardly
+    depends on what else the machine is running."""
+    import psycopg
+
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                children.setdefault(int(_stat_fields(entry.name)[1]), []).append(int(entry.name))
+            except (OSError, ValueError):
+                continue
+    with psycopg.connect(lab.database_url, autocommit=True) as conn:
+        backends = [row[0] for row in conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )]  # fmt: skip
+    todo, seen = [*lab.pids, *backends], set()
+    ticks = 0
+    while todo:
+        pid = todo.pop()
+        if pid in seen:
+            continue
+        seen.add(pid)
+        try:
+            fields = _stat_fields(pid)
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+        todo.extend(children.get(pid, []))
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
-def serverless_lab(workdir: Path, workers: int) -> Iterator[tuple[str, dict[str, Any]]]:
-    """uvicorn and a runtime worker on a fresh database; yields the endpoint and a sandbox's credentials."""
+def serverless_lab(workdir: Path, workers: int) -> Iterator[Lab]:
+    """uvicorn and a runtime worker on a fresh database, and a sandbox's credentials."""
     if not (os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL")):
         sys.exit("set DATABASE_URL (PostgreSQL) and REDIS_URL: invocations run on a Celery worker")
     prefix = f"bench-lambda-{os.getpid()}"
@@ -98,9 +148,12 @@ def serverless_lab(workdir: Path, workers: int) -> Iterator[tuple[str, dict[str,
                   "-c", str(workers), "--loglevel", "WARNING", "-n", f"bench-{os.getpid()}@%h",
                   "--without-gossip", "--without-mingle"]  # fmt: skip
         try:
-            with process(uvicorn(port), env, workdir / "lab.log"), process(worker, env, workdir / "worker.log"):
+            with (
+                process(uvicorn(port), env, workdir / "lab.log") as web,
+                process(worker, env, workdir / "worker.log") as celery,
+            ):
                 wait(port)
-                yield f"http://127.0.0.1:{port}/aws/", credentials
+                yield Lab(f"http://127.0.0.1:{port}/aws/", credentials, [web.pid, celery.pid], database_url)
         finally:
             drop_redis_keys(os.environ["REDIS_URL"], prefix)
 
@@ -237,10 +290,12 @@ def main() -> None:
     init: list[float] = []
     burst: list[float] = []
     rates: list[float] = []
+    cpu_per_invoke: list[float] = []
     with tempfile.TemporaryDirectory(prefix="bench-lambda-") as tmp:
         workdir = Path(tmp)
         workdir.chmod(0o755)
-        with serverless_lab(workdir, args.workers) as (endpoint, credentials):
+        with serverless_lab(workdir, args.workers) as lab:
+            endpoint, credentials = lab.endpoint, lab.credentials
             client = lambda_client(endpoint, credentials)
             client.create_function(
                 FunctionName="echo", Runtime="python3.11", Handler="app.handler", Role=ROLE,
@@ -254,7 +309,9 @@ def main() -> None:
             for _ in range(4 * args.workers + 10):
                 invoke(client, "echo")
             for round_ in range(args.rounds):
+                cpu_before = cpu_seconds(lab)
                 warm += timed_invokes(client, "echo", args.warm)
+                cpu_per_invoke.append((cpu_seconds(lab) - cpu_before) / args.warm)
                 samples, inits = cold_invokes(client, "cold", args.cold, round_)
                 cold += samples
                 init += inits
@@ -262,7 +319,8 @@ def main() -> None:
                 rates.append(rate)
                 burst += latencies
                 print(f"round {round_ + 1}: warm p50 {statistics.median(warm[-args.warm:]) * 1000:.2f} ms, "
-                      f"cold p50 {statistics.median(samples) * 1000:.2f} ms, sustained {rate:.0f}/s", flush=True)
+                      f"cold p50 {statistics.median(samples) * 1000:.2f} ms, sustained {rate:.0f}/s, "
+                      f"CPU {cpu_per_invoke[-1] * 1000:.2f} ms per warm invoke", flush=True)
         env_cold, env_warm = environment_level(workdir, args.env_cold, args.env_warm)
 
     header = f"{'measure':<34} {'p50 ms':>8} {'p99 ms':>8} {'min ms':>8} {'n':>6}   target"
@@ -279,6 +337,8 @@ def main() -> None:
     rates_text = ", ".join(f"{rate:.0f}" for rate in rates)
     print(f"sustained throughput, {args.workers} workers, {args.clients} clients: {rates_text} invokes/s "
           f"(target >= 100)")  # fmt: skip
+    cpu_text = ", ".join(f"{cpu * 1000:.2f}" for cpu in cpu_per_invoke)
+    print(f"CPU per warm invoke (uvicorn, worker, sandboxes, their PostgreSQL backends): {cpu_text} ms")
     load = os.getloadavg()
     print(f"load average at the end: {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} ({os.cpu_count()} CPUs)")
 
