@@ -121,13 +121,20 @@ class MessageAttributesMixin(forms.Form):
     def add_attribute_rows(self) -> None:
         for i in range(1, ATTRIBUTE_ROWS + 1):
             self.fields[f"attr_name_{i}"] = forms.CharField(
-                label=f"Attribute {i} name", max_length=256, required=False, widget=forms.TextInput(attrs=_NAME_ATTRS)
+                label=f"Attribute {i} name",
+                max_length=256,
+                required=False,
+                widget=forms.TextInput(attrs=_NAME_ATTRS | {"placeholder": "name, e.g. color"}),
             )
             self.fields[f"attr_type_{i}"] = forms.ChoiceField(
                 label=f"Attribute {i} type", choices=self.attribute_types(), required=False
             )
             self.fields[f"attr_value_{i}"] = forms.CharField(
-                label=f"Attribute {i} value", max_length=262_144, required=False, strip=False
+                label=f"Attribute {i} value",
+                max_length=262_144,
+                required=False,
+                strip=False,
+                widget=forms.TextInput(attrs={"placeholder": "value"}),
             )
 
     def attribute_types(self) -> list[tuple[str, str]]:
