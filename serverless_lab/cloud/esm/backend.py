@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from serverless_lab.cloud.core.errors import AwsError
@@ -120,18 +120,12 @@ def create_event_source_mapping(
     if ref.kind == logic.SQS:
         _check_visibility(visibility_s, target)
     qualifier = target.qualifier if target.qualifier not in (None, lambda_logic.LATEST) else ""
+    existing = EventSourceMapping.objects.filter(
+        function=target.function, qualifier=qualifier, event_source_arn=event_source_arn
+    ).first()
+    if existing is not None:
+        raise _conflict(ref, event_source_arn, target.function.name, existing)
     with transaction.atomic():
-        existing = (
-            EventSourceMapping.objects.select_for_update()
-            .filter(sandbox=sandbox, function=target.function, qualifier=qualifier, event_source_arn=event_source_arn)
-            .first()
-        )
-        if existing is not None:
-            raise exceptions.ResourceConflict(
-                f"An event source mapping with {'SQS' if ref.kind == logic.SQS else 'event source'} arn "
-                f'(" {event_source_arn} ") and function (" {target.function.name} ") already exists. '
-                f"Please update or delete the existing mapping with UUID {existing.uuid}"
-            )
         mapping = EventSourceMapping(
             sandbox=sandbox,
             function=target.function,
@@ -149,10 +143,27 @@ def create_event_source_mapping(
             from serverless_lab.cloud.dynamodb import backend as dynamodb
 
             mapping.checkpoint = dynamodb.describe_stream(sandbox=sandbox, arn=event_source_arn).last or 0
-        mapping.save()
+        try:
+            with transaction.atomic():
+                mapping.save()
+        except IntegrityError:  # created concurrently
+            existing = EventSourceMapping.objects.get(
+                function=target.function, qualifier=qualifier, event_source_arn=event_source_arn
+            )
+            raise _conflict(ref, event_source_arn, target.function.name, existing) from None
         if mapping.enabled:
             hooks.mapping_changed(mapping.pk)
     return mapping
+
+
+def _conflict(
+    ref: logic.SourceRef, arn: str, function_name: str, existing: EventSourceMapping
+) -> exceptions.ResourceConflict:
+    kind = "SQS" if ref.kind == logic.SQS else "event source"
+    return exceptions.ResourceConflict(
+        f'An event source mapping with {kind} arn (" {arn} ") and function (" {function_name} ") already exists. '
+        f"Please update or delete the existing mapping with UUID {existing.uuid}"
+    )
 
 
 def get_event_source_mapping(*, sandbox: Sandbox, uuid: str) -> EventSourceMapping:
@@ -232,7 +243,14 @@ def update_event_source_mapping(
             state = "Enabling" if mapping.enabled else "Disabling"
         mapping.source_id = source_id
         mapping.last_modified = timezone.now()
-        mapping.save()
+        try:
+            with transaction.atomic():
+                mapping.save()
+        except IntegrityError:  # the new function already has a mapping of this source
+            existing = EventSourceMapping.objects.get(
+                function=mapping.function, qualifier=mapping.qualifier, event_source_arn=mapping.event_source_arn
+            )
+            raise _conflict(ref, mapping.event_source_arn, mapping.function.name, existing) from None
         if mapping.enabled:
             hooks.mapping_changed(mapping.pk)
     return mapping, state

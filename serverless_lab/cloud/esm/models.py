@@ -51,6 +51,9 @@ class EventSourceMapping(models.Model):
     class Meta:
         ordering = ["pk"]
         indexes = [models.Index(fields=["kind", "source_id"], name="esm_by_source")]
+        constraints = [
+            models.UniqueConstraint(fields=["function", "qualifier", "event_source_arn"], name="esm_one_per_source")
+        ]
 
     def __str__(self) -> str:
         return f"{self.event_source_arn} -> {self.function_id}"

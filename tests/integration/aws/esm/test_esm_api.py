@@ -112,6 +112,10 @@ def test_errors_in_lambdas_codes(lambda_client, sqs, ddb, recorder):
     mapping = create(EventSourceArn=arn, FunctionName="recorder")
     code, message, status = error_of(create, EventSourceArn=arn, FunctionName="recorder")
     assert (code, status) == ("ResourceConflictException", 409) and mapping["UUID"] in message
+    recorder("other")
+    moved = create(EventSourceArn=arn, FunctionName="other")
+    code, message, _ = error_of(lambda_client.update_event_source_mapping, UUID=moved["UUID"], FunctionName="recorder")
+    assert code == "ResourceConflictException" and mapping["UUID"] in message
     code, _, _ = error_of(lambda_client.update_event_source_mapping, UUID=mapping["UUID"], BatchSize=100)
     assert code == "InvalidParameterValueException"  # > 10 needs a batching window
     assert error_of(lambda_client.get_event_source_mapping, UUID="x" * 36)[0] == "ResourceNotFoundException"
