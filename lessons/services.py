@@ -398,6 +398,7 @@ def editor_run_start(*, user: AbstractBaseUser, lesson: Lesson, function: str, c
     from lessons.tasks import editor_run
 
     block = editor_block(lesson=lesson, function=function)
+    code = code.replace("\r\n", "\n")  # browsers send CRLF; the same code must give the same package
     problem = editor.code_problem(code)
     if problem:
         raise LessonsError(problem)
