@@ -275,3 +275,23 @@ def test_published_sms_lands_in_the_sms_inbox(alice, cast, settings):
     html = alice.get(url("sns:inbox", cast) + "?box=sms").content.decode()
     assert "Your code is 1234" in html and "SMS to" in html
     assert InboxMessage.objects.get().body == "Your code is 1234"
+
+
+@pytest.mark.parametrize(
+    "data,text",
+    [
+        ({"message": ""}, "This field is required"),
+        ({"message": "x", "subject": "two\nlines"}, "Invalid parameter: Subject"),
+        ({"message": "x" * 262_144 + "é"}, "Ensure this value has at most"),
+        ({"message": "é" * 140_000}, "Message too long"),
+        ({"message": '{"sqs": "no default"}', "structure_json": "on"}, "No default entry"),
+        ({"message": "x", "attr_name_1": "AWS.reserved", "attr_value_1": "v"}, "is invalid"),
+        ({"message": "x", "attr_name_1": "tags", "attr_type_1": "String.Array", "attr_value_1": "[1"}, "invalid value"),
+        ({"message": "x", "dedup_id": "d1"}, "Published message"),  # ignored on a standard topic: not a field
+    ],
+)
+def test_bad_publish_input_is_a_form_error_never_a_500(alice, cast, data, text):
+    make_topic(cast)
+    response = alice.post(url("sns:publish", cast, "events"), data, **HTMX)
+    assert response.status_code == (200 if text == "Published message" else 400)
+    assert text in response.content.decode()

@@ -326,3 +326,24 @@ def test_a_huge_body_is_shown_cut(alice, cast):
     send(cast, queue, "x" * (selectors.BODY_PREVIEW_CHARS + 10))
     html = alice.post(url("sqs:poll", cast, "orders"), {"max_messages": "1", "wait_seconds": "0"}, **HTMX).content
     assert b"Showing the first 64 KB" in html and b"x" * (selectors.BODY_PREVIEW_CHARS + 1) not in html
+
+
+@pytest.mark.parametrize(
+    "name,data,text",
+    [
+        ("sqs:send", {"body": "bad \x00 byte"}, "Null characters are not allowed"),
+        ("sqs:send", {"body": "bad \x01 byte"}, "InvalidMessageContents"),
+        ("sqs:send", {"body": "x", "delay_seconds": "901"}, "less than or equal to 900"),
+        ("sqs:send", {"body": "x", "attr_name_1": ".starts-with-dot", "attr_value_1": "v"}, "InvalidParameterValue"),
+        ("sqs:send", {"body": "x", "attr_value_1": "no name"}, "Give the attribute a name"),
+        ("sqs:poll", {"max_messages": "0", "wait_seconds": "0"}, "greater than or equal to 1"),
+        ("sqs:poll", {"max_messages": "1", "wait_seconds": "21"}, "less than or equal to 20"),
+        ("sqs:delete-messages", {"handles": [f"h{i}" for i in range(11)]}, "at most 10"),
+    ],
+)
+def test_bad_message_input_is_a_form_error_never_a_500(alice, cast, name, data, text):
+    make_queue(cast)
+    response = alice.post(url(name, cast, "orders"), data, **HTMX)
+    assert response.status_code == 400
+    assert text in response.content.decode()
+    assert not Message.objects.exists()
