@@ -419,23 +419,26 @@ def scaling_figure(
 ) -> dict[str, Any]:
     """The burst's summary and a Plotly figure of concurrency over time (seconds since the burst).
 
-    "Accepted" counts a request from the moment Lambda took it (its row was created) until it
-    finished: that is what the concurrency limit counts. "Running" counts only the time its handler
-    ran in an execution environment.
+    A request counts from the moment Lambda accepted it (its row was created) until it finished:
+    what the concurrency limit counts. (A synchronous invoke's row starts as running, so the time
+    its handler ran would draw the same line.)
     """
 
     def seconds(moment: datetime) -> float:
         return round((moment - started).total_seconds(), 3)
 
-    done = [row for row in rows if row["started_at"] and row["finished_at"]]
+    done = [row for row in rows if row["finished_at"]]
     accepted_x, accepted_y = concurrency_steps([(seconds(r["created_at"]), seconds(r["finished_at"])) for r in done])
-    running_x, running_y = concurrency_steps([(seconds(r["started_at"]), seconds(r["finished_at"])) for r in done])
-    end = max([accepted_x[-1], running_x[-1], *(seconds(t) for t in throttled_at)], default=0) + 0.2
+    end = max([accepted_x[-1], *(seconds(t) for t in throttled_at)], default=0) + 0.2
     data: list[dict[str, Any]] = [
-        {"type": "scatter", "mode": "lines", "name": "Accepted (in flight)", "x": accepted_x + [end],
-         "y": accepted_y + [0], "line": {"shape": "hv", "width": 3}},
-        {"type": "scatter", "mode": "lines", "name": "Running", "x": running_x + [end], "y": running_y + [0],
-         "line": {"shape": "hv", "dash": "dot"}},
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "name": "Requests in flight",
+            "x": [*accepted_x, end],
+            "y": [*accepted_y, 0],
+            "line": {"shape": "hv", "width": 3},
+        },
     ]
     if throttled_at:
         data.append(
@@ -463,7 +466,6 @@ def scaling_figure(
         "failed": len(errors),
         "errors": sorted(set(errors))[:3],
         "peak_accepted": max(accepted_y),
-        "peak_running": max(running_y),
         "cold": sum(bool(r["cold"]) for r in done),
         "figure": {"data": data, "layout": layout},
     }

@@ -44,7 +44,7 @@ def test_a_burst_over_the_limit_is_throttled_and_plotted(live_lab, cast, client)
     # every accepted request has its row; a throttled one never reached the runtime
     assert Invocation.objects.filter(sandbox=cast.sandbox, function__name="scaling-demo").count() == 15 - throttled
     names = [trace["name"] for trace in figure(html)["data"]]
-    assert names == ["Accepted (in flight)", "Running", "Throttled (429)"]
+    assert names == ["Requests in flight", "Throttled (429)"]
     accepted = figure(html)["data"][0]["y"]
     assert 1 <= max(accepted) <= 10  # never more in flight than the limit
     assert "concurrency limit 10" in json.dumps(figure(html)["layout"])
@@ -57,7 +57,7 @@ def test_a_small_burst_fits_under_the_limit(live_lab, cast, client):
     assert "3 of 3 ran" in html
     assert "throttled (429)" not in html
     assert "nothing was throttled" in html
-    assert [trace["name"] for trace in figure(html)["data"]] == ["Accepted (in flight)", "Running"]
+    assert [trace["name"] for trace in figure(html)["data"]] == ["Requests in flight"]
 
 
 def test_a_burst_size_out_of_range_is_refused(live_lab, cast, client):

@@ -31,7 +31,7 @@ def test_the_figure_marks_throttles_at_the_limit():
         started=t0, rows=rows, throttled_at=[t0 + timedelta(seconds=0.1)], errors=[], limit=2, size=3
     )
     assert (burst["succeeded"], burst["throttled"], burst["peak_accepted"], burst["cold"]) == (2, 1, 2, 1)
-    throttles = burst["figure"]["data"][2]
+    throttles = burst["figure"]["data"][1]
     assert throttles["name"] == "Throttled (429)" and throttles["x"] == [0.1] and throttles["y"] == [2]
 
 
