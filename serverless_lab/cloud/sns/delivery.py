@@ -49,12 +49,17 @@ class DeliveryFailed(Exception):
 
 def deliver(publication: Publication) -> int:
     """Deliver to every matching confirmed subscription in one transaction; return how many got it."""
-    topic = Topic.objects.select_related("sandbox").filter(pk=publication.topic_id).first()
-    if topic is None:
+    confirmed = list(
+        Subscription.objects.filter(topic_id=publication.topic_id, confirmed=True)
+        .select_related("topic__sandbox")
+        .order_by("id")
+    )
+    if not confirmed:  # no subscribers (or the topic is gone, and they with it)
         return 0
+    topic = confirmed[0].topic
     hops = _Hops(topic, publication)
     subscriptions = []
-    for subscription in Subscription.objects.filter(topic_id=topic.pk, confirmed=True).order_by("id"):
+    for subscription in confirmed:
         subscription.topic = topic
         subscription.sandbox = topic.sandbox
         if _passes_filter(subscription, publication):
