@@ -143,6 +143,9 @@ class Suite:
         self.entries = [{"Id": str(i), "MessageBody": BODY} for i in range(10)]
         self.pool = ThreadPoolExecutor(max_workers=3)
 
+    def get_queue_url(self, i: int) -> None:
+        self.sqs.get_queue_url(QueueName="bench")
+
     def send(self, i: int) -> None:
         self.sqs.send_message(QueueUrl=self.url, MessageBody=BODY)
 
@@ -189,6 +192,7 @@ class Suite:
 
 
 OPERATIONS = (
+    ("get_queue_url (baseline)", "get_queue_url", "batches"),  # one read: the endpoint's own cost
     ("send_message 1 KiB", "send", "sends"),
     ("receive + delete", "receive_delete", "sends"),
     ("send_message_batch of 10", "send_batch", "batches"),
