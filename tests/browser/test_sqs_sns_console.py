@@ -121,9 +121,10 @@ def test_fan_out_from_a_topic_to_a_queue_poll_delete_and_explain_a_filter(live_l
     expect(page.get_by_role("status").filter(has_text="Subscription confirmed")).to_be_visible()
 
     page.goto(f"{live_lab.url}/sandboxes/{cast.sandbox.pk}/sns/topics/order-events/")
-    page.get_by_role("link", name="Edit filter policy").click()
-    expect(page.get_by_role("heading", level=1)).to_contain_text("Which messages get through?")
-    shot(page, tmp_path, "sns-filter-edit")
+    page.get_by_role("link", name=f"Edit the subscription of {queue_arn}").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Edit subscription")
+    expect(page.get_by_label("Raw message delivery")).not_to_be_checked()
+    shot(page, tmp_path, "sns-subscription-edit")
 
     # A dead-letter queue made with boto3: its console page redrives the messages back.
     dlq_url = sqs.create_queue(QueueName="orders-dlq")["QueueUrl"]

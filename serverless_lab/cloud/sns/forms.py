@@ -19,6 +19,7 @@ PROTOCOL_CHOICES = [
     ("http", "HTTP webhook"),
     ("https", "HTTPS webhook"),
 ]
+RAW_PROTOCOLS = ("sqs", "http", "https")
 SCOPE_CHOICES = [
     ("MessageAttributes", "Message attributes"),
     ("MessageBody", "Message body (a JSON object)"),
@@ -143,7 +144,10 @@ class SubscribeForm(forms.Form):
         return attributes
 
 
-class FilterPolicyForm(forms.Form):
+class SubscriptionEditForm(forms.Form):
+    """What the console edits on a subscription: its filter policy and scope, raw delivery (SQS and
+    HTTP/S only, as on AWS), and the SQS dead-letter queue for deliveries that fail."""
+
     policy = forms.CharField(
         label="Filter policy",
         required=False,
@@ -151,6 +155,24 @@ class FilterPolicyForm(forms.Form):
         widget=forms.Textarea(attrs=_CODE_ATTRS | {"rows": 8}),
     )
     scope = forms.ChoiceField(label="Filter on", choices=SCOPE_CHOICES, initial="MessageAttributes")
+    raw = forms.BooleanField(
+        label="Raw message delivery",
+        required=False,
+        help_text="Deliver the message itself, without the JSON envelope.",
+    )
+    dead_letter_queue = forms.ChoiceField(
+        label="Dead-letter queue",
+        required=False,
+        help_text="Where SNS puts a message it could not deliver (the queue was deleted, say).",
+    )
+
+    def __init__(self, *args: Any, protocol: str, dlq_choices: list[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if protocol not in RAW_PROTOCOLS:
+            del self.fields["raw"]
+        field = self.fields["dead_letter_queue"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [("", "None")] + dlq_choices
 
 
 class FilterTestForm(MessageAttributesMixin):

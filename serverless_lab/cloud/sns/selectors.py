@@ -47,6 +47,7 @@ class SubscriptionRow:
     policy: str  # indented JSON, "" without a policy
     scope: str
     queue_name: str  # the sandbox queue an sqs subscription delivers to ("" otherwise)
+    dlq_name: str  # the queue of its RedrivePolicy ("" without one)
 
 
 @dataclass
@@ -115,6 +116,7 @@ def subscription_rows(topic: Topic) -> list[SubscriptionRow]:
                 pretty_policy(policy) if policy else "",
                 attributes.get("FilterPolicyScope") or "MessageAttributes",
                 queue[2] if queue and queue[1] == topic.sandbox.account_id and queue[2] in queues else "",
+                (sqs_logic.parse_queue_arn(subscription_dead_letter_queue(subscription)) or ("", "", ""))[2],
             )
         )
     return rows
@@ -201,11 +203,36 @@ def confirm_from_inbox(*, sandbox: Sandbox, message_id: int) -> Subscription:
     return backend.confirm_subscription(sandbox=sandbox, topic_arn=doc["TopicArn"], token=doc["Token"])
 
 
-def set_filter_policy(*, sandbox: Sandbox, subscription: Subscription, policy: str, scope: str) -> None:
-    """Set (or, with an empty policy, remove) a subscription's filter policy and its scope together."""
+def update_subscription(
+    *, sandbox: Sandbox, subscription: Subscription, policy: str, scope: str, raw: bool | None, dlq_arn: str
+) -> None:
+    """Set a subscription's filter policy (removed when empty) and scope, raw delivery (None: leave
+    it) and dead-letter queue ("" for none), all or nothing."""
     arn = backend.subscription_arn_of(subscription)
+
+    def put(name: str, value: str) -> None:
+        backend.set_subscription_attributes(sandbox=sandbox, arn=arn, name=name, value=value)
+
     with transaction.atomic():
-        if policy:
-            backend.set_subscription_attributes(sandbox=sandbox, arn=arn, name="FilterPolicy", value="")
-            backend.set_subscription_attributes(sandbox=sandbox, arn=arn, name="FilterPolicyScope", value=scope)
-        backend.set_subscription_attributes(sandbox=sandbox, arn=arn, name="FilterPolicy", value=policy)
+        if policy:  # clear first: the new scope may not fit the old policy
+            put("FilterPolicy", "")
+            put("FilterPolicyScope", scope)
+        put("FilterPolicy", policy)
+        if raw is not None:
+            put("RawMessageDelivery", "true" if raw else "false")
+        if dlq_arn or subscription.attributes.get("RedrivePolicy"):
+            put("RedrivePolicy", json.dumps({"deadLetterTargetArn": dlq_arn}) if dlq_arn else "")
+
+
+def dead_letter_choices(*, sandbox: Sandbox) -> list[tuple[str, str]]:
+    """(ARN, name) of the sandbox's standard queues, for a subscription's dead-letter queue."""
+    names = Queue.objects.filter(sandbox=sandbox, fifo=False).order_by("name").values_list("name", flat=True)
+    return [(sqs_logic.queue_arn(sandbox.region, sandbox.account_id, name), name) for name in names]
+
+
+def subscription_dead_letter_queue(subscription: Subscription) -> str:
+    """The ARN in a subscription's RedrivePolicy, or ""."""
+    try:
+        return str(json.loads(subscription.attributes.get("RedrivePolicy") or "{}").get("deadLetterTargetArn", ""))
+    except (ValueError, AttributeError):
+        return ""

@@ -15,7 +15,7 @@ from serverless_lab.cloud.sqs import selectors as sqs_selectors
 from serverless_lab.sandboxes.models import Sandbox
 
 from . import backend, exceptions, filter_policy, selectors
-from .forms import FilterPolicyForm, FilterTestForm, PublishForm, SubscribeForm, TopicCreateForm, pretty_policy
+from .forms import FilterTestForm, PublishForm, SubscribeForm, SubscriptionEditForm, TopicCreateForm, pretty_policy
 from .models import Subscription, Topic
 
 
@@ -190,30 +190,40 @@ def subscription_delete(request: HttpRequest, sandbox_id: int, subscription_id: 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def subscription_filter(request: HttpRequest, sandbox_id: int, subscription_id: str) -> HttpResponse:
+def subscription_edit(request: HttpRequest, sandbox_id: int, subscription_id: str) -> HttpResponse:
     sandbox = _own_sandbox(request, sandbox_id)
     subscription = _own_subscription(sandbox, subscription_id)
     attributes = subscription.attributes
     initial = {
         "policy": pretty_policy(attributes["FilterPolicy"]) if attributes.get("FilterPolicy") else "",
         "scope": attributes.get("FilterPolicyScope") or "MessageAttributes",
+        "raw": attributes.get("RawMessageDelivery") == "true",
+        "dead_letter_queue": selectors.subscription_dead_letter_queue(subscription),
     }
-    form = FilterPolicyForm(request.POST or None, initial=initial)
+    form = SubscriptionEditForm(
+        request.POST or None,
+        initial=initial,
+        protocol=subscription.protocol,
+        dlq_choices=selectors.dead_letter_choices(sandbox=sandbox),
+    )
     if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
         try:
-            selectors.set_filter_policy(
+            selectors.update_subscription(
                 sandbox=sandbox,
                 subscription=subscription,
-                policy=form.cleaned_data["policy"].strip(),
-                scope=form.cleaned_data["scope"],
+                policy=data["policy"].strip(),
+                scope=data["scope"],
+                raw=data["raw"] if "raw" in form.fields else None,
+                dlq_arn=data["dead_letter_queue"],
             )
         except exceptions.SnsError as error:
-            form.add_error("policy", error.message)
+            form.add_error("policy" if "FilterPolicy" in error.message else None, error.message)
         else:
-            messages.success(request, f"Filter policy of {subscription.endpoint} saved.")
+            messages.success(request, f"Subscription {subscription.endpoint} saved.")
             return redirect("sns:topic", sandbox.pk, subscription.topic.name)
     context = {"sandbox": sandbox, "topic": subscription.topic, "subscription": subscription, "form": form}
-    return render(request, "sns/subscription_filter.html", context, status=400 if form.errors else 200)
+    return render(request, "sns/subscription_edit.html", context, status=400 if form.errors else 200)
 
 
 # --- the filter-policy tester -----------------------------------------------------------------

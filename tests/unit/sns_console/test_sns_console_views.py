@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -57,7 +58,7 @@ def test_charlie_gets_a_404_for_alices_console(client, cast):
         ("sns:publish", "post", ["events"]),
         ("sns:subscribe", "post", ["events"]),
         ("sns:topic-delete", "post", ["events"]),
-        ("sns:filter", "post", [sub.subscription_id]),
+        ("sns:subscription", "post", [sub.subscription_id]),
         ("sns:unsubscribe", "post", [sub.subscription_id]),
         ("sns:filter-tester", "get", []),
         ("sns:inbox", "get", []),
@@ -77,7 +78,7 @@ def test_alice_cannot_reach_a_subscription_of_another_sandbox_through_her_own(al
         sandbox=other, topic_arn=backend.topic_arn_of(topic), protocol="sms", endpoint="+15555550100", attributes={}
     )
     assert alice.post(url("sns:unsubscribe", cast, sub.subscription_id)).status_code == 404
-    assert alice.get(url("sns:filter", cast, "not-a-uuid")).status_code == 404
+    assert alice.get(url("sns:subscription", cast, "not-a-uuid")).status_code == 404
     assert Subscription.objects.filter(pk=sub.pk).exists()
 
 
@@ -177,7 +178,7 @@ def test_fifo_topics_need_a_group_id(alice, cast):
 def test_set_and_clear_a_filter_policy(alice, cast):
     topic = make_topic(cast)
     sub = subscribe(cast, topic, "sms", "+15555550100")
-    target = url("sns:filter", cast, sub.subscription_id)
+    target = url("sns:subscription", cast, sub.subscription_id)
     response = alice.post(target, {"policy": '{"order": {"total": [{"numeric": [">", 100]}]}}', "scope": "MessageBody"})
     assert response.status_code == 302
     sub.refresh_from_db()
@@ -295,3 +296,30 @@ def test_bad_publish_input_is_a_form_error_never_a_500(alice, cast, data, text):
     response = alice.post(url("sns:publish", cast, "events"), data, **HTMX)
     assert response.status_code == (200 if text == "Published message" else 400)
     assert text in response.content.decode()
+
+
+def test_edit_raw_delivery_and_the_dead_letter_queue_of_a_queue_subscription(alice, cast):
+    topic = make_topic(cast)
+    inbox = sqs_backend.create_queue(sandbox=cast.sandbox, name="inbox", attributes={}, tags={})
+    dlq = sqs_backend.create_queue(sandbox=cast.sandbox, name="sns-dlq", attributes={}, tags={})
+    sqs_backend.create_queue(sandbox=cast.sandbox, name="jobs.fifo", attributes={"FifoQueue": "true"}, tags={})
+    sub = subscribe(cast, topic, "sqs", sqs_backend.queue_arn_of(inbox))
+    target = url("sns:subscription", cast, sub.subscription_id)
+    form = alice.get(target).context["form"]
+    assert [name for _, name in form.fields["dead_letter_queue"].choices] == ["None", "inbox", "sns-dlq"]
+    data = {"policy": "", "scope": "MessageAttributes", "raw": "on", "dead_letter_queue": sqs_backend.queue_arn_of(dlq)}
+    assert alice.post(target, data).status_code == 302
+    sub.refresh_from_db()
+    assert sub.attributes["RawMessageDelivery"] == "true"
+    assert json.loads(sub.attributes["RedrivePolicy"]) == {"deadLetterTargetArn": sqs_backend.queue_arn_of(dlq)}
+    page = alice.get(url("sns:topic", cast, "events")).content.decode()
+    assert "Raw delivery" in page and reverse("sqs:queue", args=[cast.sandbox.pk, "sns-dlq"]) in page
+    assert alice.post(target, data | {"raw": "", "dead_letter_queue": ""}).status_code == 302
+    sub.refresh_from_db()
+    assert sub.attributes["RawMessageDelivery"] == "false" and not sub.attributes.get("RedrivePolicy")
+
+
+def test_sms_subscriptions_have_no_raw_delivery_to_edit(alice, cast):
+    sub = subscribe(cast, make_topic(cast), "sms", "+15555550100")
+    form = alice.get(url("sns:subscription", cast, sub.subscription_id)).context["form"]
+    assert "raw" not in form.fields
