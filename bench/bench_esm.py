@@ -3,8 +3,9 @@
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/serverless_lab REDIS_URL=redis://127.0.0.1:6379/0 \\
         .venv/bin/python bench/bench_esm.py [--count 40]
 
-Runs what a deployment runs (uvicorn and a Celery worker with the runtime and delivery queues, on a
-throwaway PostgreSQL database, see ``bench_lambda.serverless_lab``). A function mapped to a queue and
+Runs what a deployment runs: uvicorn and a Celery worker with the runtime and delivery queues, on a
+throwaway PostgreSQL database ``<name>_bench_esm`` and its own Redis key prefix (so it can run beside
+the other benchmarks). A function mapped to a queue and
 to a table's stream measures, when its handler starts, how long ago each record was written (the
 record's SentTimestamp, or a timestamp the benchmark put in the item) and sends that to a ``done``
 queue the benchmark long-polls. One record at a time, after a warm-up, so the figures are the idle
@@ -18,19 +19,22 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import os
 import sys
 import tempfile
 import time
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import boto3
 from botocore.config import Config
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_lambda import serverless_lab  # noqa: E402
-from harness import percentile  # noqa: E402
+from harness import PYTHON, bench_sandbox, free_port, percentile, process, uvicorn, wait  # noqa: E402
 
 ROLE = "arn:aws:iam::123456789012:role/bench"
 SOURCE = """
@@ -48,6 +52,46 @@ def handler(event, context):
             lags.append(now - float(record["dynamodb"]["NewImage"]["t"]["N"]))
     sqs.send_message(QueueUrl=os.environ["DONE_URL"], MessageBody=json.dumps(lags))
 """
+
+
+@contextmanager
+def serverless_lab(workdir: Path) -> Iterator[tuple[str, dict[str, Any]]]:
+    """uvicorn and a worker (runtime and delivery queues) on a fresh database; yields the endpoint
+    and a sandbox's credentials."""
+    import psycopg
+    import redis
+
+    if not (os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL")):
+        sys.exit("set DATABASE_URL (PostgreSQL) and REDIS_URL: pollers and invocations run on a Celery worker")
+    parts = urlsplit(os.environ["DATABASE_URL"])
+    name = parts.path.lstrip("/") + "_bench_esm"
+    admin = urlunsplit(parts._replace(path="/postgres"))
+    prefix = f"bench-esm-{os.getpid()}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    port = free_port()
+    env = dict(os.environ) | {
+        "DATABASE_URL": urlunsplit(parts._replace(path=f"/{name}")),
+        "LAB_REDIS_PREFIX": prefix,
+        "LAB_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "MEDIA_ROOT": str(workdir / "media"),
+        "LOG_LEVEL": "WARNING",
+    }
+    worker = [PYTHON, "-m", "celery", "-A", "serverless_lab.celery", "worker", "-Q", "default,runtime,delivery",
+              "-c", "2", "--loglevel", "WARNING", "-n", f"bench-esm-{os.getpid()}@%h", "--without-gossip",
+              "--without-mingle"]  # fmt: skip
+    try:
+        credentials = bench_sandbox(env)
+        with process(uvicorn(port), env, workdir / "lab.log"), process(worker, env, workdir / "worker.log"):
+            wait(port)
+            yield f"http://127.0.0.1:{port}/aws/", credentials
+    finally:
+        client = redis.Redis.from_url(os.environ["REDIS_URL"])
+        for key in client.scan_iter(f"{prefix}*"):
+            client.delete(key)
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def client(service: str, endpoint: str, credentials: dict[str, Any]) -> Any:
@@ -79,7 +123,7 @@ def wait_done(sqs: Any, done_url: str) -> tuple[float, float]:
 
 
 def run(count: int) -> None:
-    with tempfile.TemporaryDirectory(prefix="bench-esm-") as tmp, serverless_lab(Path(tmp), 2) as (endpoint, keys):
+    with tempfile.TemporaryDirectory(prefix="bench-esm-") as tmp, serverless_lab(Path(tmp)) as (endpoint, keys):
         sqs, ddb, functions = (client(s, endpoint, keys) for s in ("sqs", "dynamodb", "lambda"))
         done_url = sqs.create_queue(QueueName="done")["QueueUrl"]
         in_url = sqs.create_queue(QueueName="in")["QueueUrl"]
