@@ -4,7 +4,7 @@
         .venv/bin/python bench/bench_lambda.py [--warm 500] [--cold 30] [--burst 600] [--clients 4] [--workers 2]
 
 Runs what a deployment runs: uvicorn and a Celery worker (``--workers`` processes)
-on PostgreSQL and Redis, on a throwaway database ``<name>_bench_lambda`` and its own Redis key
+on PostgreSQL and Redis, on a throwaway database ``<name>_bench_lambda_<pid>`` and its own Redis key
 prefix (so nothing else's workers take its tasks). A trivial Python handler (``return event``):
 
 * warm invoke: sequential RequestResponse invokes once every worker process has a warm environment;
@@ -62,7 +62,7 @@ def bench_database(url: str) -> Iterator[str]:
     import psycopg
 
     parts = urlsplit(url)
-    name = parts.path.lstrip("/") + "_bench_lambda"
+    name = f"{parts.path.lstrip('/')}_bench_lambda_{os.getpid()}"
     admin = urlunsplit(parts._replace(path="/postgres"))
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
