@@ -80,6 +80,33 @@ def find_queue(*, sandbox: Sandbox, queue_url: str) -> Queue:
     return _queue_named(sandbox, parsed[1])
 
 
+# A queue as sends and receives just saw it, for a second per process: AWS itself says attribute
+# changes take up to 60 s to reach every host, and that a deleted queue may still take sends for a
+# while. Changes made in this process forget it at once; a send to a queue deleted meanwhile
+# fails its foreign key and looks again.
+_RECENT_S = 1.0
+_recent: dict[tuple[int, str], tuple[float, Queue]] = {}
+
+
+def _recent_queue(sandbox: Sandbox, queue_url: str) -> Queue:
+    """:func:`find_queue`, remembered for a second (sends and receives only)."""
+    parsed = logic.parse_queue_url(queue_url)
+    if parsed is None or parsed[0] != sandbox.account_id:
+        raise QueueDoesNotExist()
+    key = (sandbox.pk, parsed[1])
+    hit = _recent.get(key)
+    now = time.monotonic()
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    queue = _queue_named(sandbox, parsed[1])
+    _recent[key] = (now + _RECENT_S, queue)
+    return queue
+
+
+def _forget(queue: Queue) -> None:
+    _recent.pop((queue.sandbox_id, queue.name), None)
+
+
 def find_queue_by_arn(*, sandbox: Sandbox, arn: str) -> Queue | None:
     parsed = logic.parse_queue_arn(arn)
     if parsed is None or parsed[1] != sandbox.account_id:
@@ -134,6 +161,7 @@ def create_queue(*, sandbox: Sandbox, name: str, attributes: dict[str, str], tag
                 )
         except IntegrityError:  # created concurrently
             return _queue_named(sandbox, name)
+        _forget(queue)
         announce(sandbox.pk, f"SQS queue {name} created")
     return queue
 
@@ -167,6 +195,7 @@ def delete_queue(*, sandbox: Sandbox, queue_url: str) -> None:
     with _writing():
         queue = find_queue(sandbox=sandbox, queue_url=queue_url)
         queue.delete()
+        _forget(queue)
         announce(sandbox.pk, f"SQS queue {queue.name} deleted")
 
 
@@ -216,6 +245,7 @@ def set_queue_attributes(*, sandbox: Sandbox, queue_url: str, attributes: dict[s
         queue.attributes = {**queue.attributes, **clean}
         queue.modified_ms = now_ms()
         queue.save(update_fields=["attributes", "modified_ms"])
+        _forget(queue)
 
 
 def tag_queue(*, sandbox: Sandbox, queue_url: str, tags: dict[str, str]) -> None:
@@ -405,7 +435,9 @@ def _lock_fifo(queue: Queue) -> Queue:
     """A FIFO queue's row, locked: sequence numbers and deduplication are per queue."""
     if not queue.fifo:
         return queue
-    locked = Queue.objects.select_for_update().get(pk=queue.pk)
+    locked = Queue.objects.select_for_update().filter(pk=queue.pk).first()
+    if locked is None:  # deleted since it was looked up
+        raise QueueDoesNotExist()
     locked.sandbox = queue.sandbox
     return locked
 
@@ -425,10 +457,14 @@ def _send(queue: Queue, message: Outgoing) -> Sent:
 
 
 def send_message(*, sandbox: Sandbox, queue_url: str, message: Outgoing) -> Sent:
-    queue = find_queue(sandbox=sandbox, queue_url=queue_url)
+    queue = _recent_queue(sandbox, queue_url)
     if not queue.fifo:  # one INSERT: atomic by itself, and two round trips cheaper without BEGIN/COMMIT
-        return _send(queue, message)
-    with _writing():
+        try:
+            return _send(queue, message)
+        except IntegrityError:  # the queue was deleted (or replaced) since we looked
+            _forget(queue)
+            return _send(find_queue(sandbox=sandbox, queue_url=queue_url), message)
+    with _writing():  # FIFO: the queue's row is locked, and so read afresh
         return _send(_lock_fifo(queue), message)
 
 
@@ -551,7 +587,7 @@ def receive_message(
         raise InvalidParameterValue(
             logic.bad_value(visibility_timeout, "VisibilityTimeout", "Must be between 0 and 43200, if provided.")
         )
-    queue = find_queue(sandbox=sandbox, queue_url=queue_url)
+    queue = _recent_queue(sandbox, queue_url)
     attributes = effective_attributes(queue)
     timeout = visibility_timeout if visibility_timeout is not None else int(attributes["VisibilityTimeout"])
     at = now_ms()
