@@ -15,8 +15,9 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from django.db import close_old_connections
 
-from serverless_lab.cloud.core.protocol import validate_required
-from serverless_lab.cloud.core.protocol.query_compat import query_view
+from serverless_lab.cloud.core.errors import AwsError
+from serverless_lab.cloud.core.protocol import load_service_model, validate_required
+from serverless_lab.cloud.core.protocol.query_compat import answer_as, query_view, speaks_query
 from serverless_lab.cloud.core.registry import RequestContext
 
 from . import backend, logic
@@ -69,28 +70,42 @@ def _check_required(ctx: RequestContext, params: Params) -> None:
     validate_required(query_view("sqs").operation_model(ctx.operation), params)
 
 
-def _required_members_checked(cls: type) -> type:
+def _in_callers_protocol(ctx: RequestContext, error: AwsError) -> AwsError:
+    """A query-era caller (``Action=…`` form) gets its errors as query XML."""
+    if speaks_query(load_service_model("sqs"), ctx.request):
+        return answer_as(error, query_view("sqs"))
+    return error
+
+
+def _checked(cls: type) -> type:
+    """Wrap every operation: required members checked first, errors in the caller's protocol."""
     for name, method in list(vars(cls).items()):
         if name.startswith("_") or not callable(method):
             continue
         if inspect.iscoroutinefunction(method):
 
-            async def checked_async(self: Any, ctx: RequestContext, params: Params, _method: Any = method) -> Params:
-                _check_required(ctx, params)
-                return await _method(self, ctx, params)
+            async def run_async(self: Any, ctx: RequestContext, params: Params, _method: Any = method) -> Params:
+                try:
+                    _check_required(ctx, params)
+                    return await _method(self, ctx, params)
+                except AwsError as error:
+                    raise _in_callers_protocol(ctx, error) from None
 
-            setattr(cls, name, functools.wraps(method)(checked_async))
+            setattr(cls, name, functools.wraps(method)(run_async))
         else:
 
-            def checked(self: Any, ctx: RequestContext, params: Params, _method: Any = method) -> Params:
-                _check_required(ctx, params)
-                return _method(self, ctx, params)
+            def run(self: Any, ctx: RequestContext, params: Params, _method: Any = method) -> Params:
+                try:
+                    _check_required(ctx, params)
+                    return _method(self, ctx, params)
+                except AwsError as error:
+                    raise _in_callers_protocol(ctx, error) from None
 
-            setattr(cls, name, functools.wraps(method)(checked))
+            setattr(cls, name, functools.wraps(method)(run))
     return cls
 
 
-@_required_members_checked
+@_checked
 class SQSHandler:
     # --- queues ---
 

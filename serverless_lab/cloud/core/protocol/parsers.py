@@ -11,6 +11,7 @@ from botocore.model import OperationModel
 
 from serverless_lab.cloud.core.errors import AwsError, SerializationError
 
+from .query_compat import answer_as
 from .request import AwsRequest
 from .shapes import (
     FLOAT_KINDS,
@@ -54,11 +55,13 @@ def parse_request(operation_model: OperationModel, request: AwsRequest, uri_para
     except BadValue as exc:
         where = exc.where()
         message = f"Invalid value for {where}: {exc.message}" if where else exc.message
-        raise SerializationError(message, code=_BAD_VALUE_CODES.get(plan.protocol)) from None
-    except AwsError:
-        raise
+        error: AwsError = SerializationError(message, code=_BAD_VALUE_CODES.get(plan.protocol))
+    except AwsError as exc:
+        error = exc
     except (ValueError, TypeError, LookupError, RecursionError) as exc:
-        raise SerializationError(f"Could not parse the {plan.name} request: {exc}") from None
+        error = SerializationError(f"Could not parse the {plan.name} request: {exc}")
+    # Answered in the protocol the request was parsed with (a query view's, for query-era SQS).
+    raise answer_as(error, operation_model.service_model) from None
 
 
 # --- JSON ------------------------------------------------------------------------------

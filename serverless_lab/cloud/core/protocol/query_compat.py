@@ -4,7 +4,9 @@ botocore models SQS as JSON (``awsQueryCompatible``), yet older SDKs (boto3 befo
 for Java v1, boto2, hand-written form posts) still send ``Action=SendMessage&QueueUrl=…`` form
 bodies, to ``/`` or to the queue URL itself, and read XML back. This module derives a query-protocol
 view of such a model (the same operations and shapes, plus the query-era wire names, result wrappers
-and XML namespace), so the ordinary query parser and serialiser handle those requests.
+and XML namespace), so the ordinary query parser and serialiser handle those requests. Errors met on the way (an
+unknown action, a bad parameter, the handler's own) carry the query view along (:func:`answer_as`)
+so they are answered in XML too.
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ from botocore.model import ServiceModel
 from serverless_lab.cloud.core.errors import AwsError
 
 from .request import AwsRequest
-from .serializers import _SQS_QUERY_CODES
 from .shapes import _loader, service_protocol
 
 # Query-era wire names (``locationName``) of SQS's 2012-11-05 query model, by shape ("Shape") or
@@ -74,7 +75,6 @@ _SQS_NAMES = {
     "TagQueueRequest.members.Tags": "Tag",
 }
 _QUERY_ERA = {"sqs": ("http://queue.amazonaws.com/doc/2012-11-05/", _SQS_NAMES)}
-_LEGACY_ERROR_CODES = {"sqs": _SQS_QUERY_CODES}
 # A queue URL's path, as older SDKs post to it: /<account id>/<queue name>
 _QUEUE_PATH = re.compile(r"^/\d{12}/[^/]+$")
 
@@ -101,6 +101,13 @@ def protocol_model(service_model: ServiceModel, request: AwsRequest | None) -> S
     return service_model
 
 
+def answer_as(error: AwsError, model: ServiceModel) -> AwsError:
+    """Mark ``error`` to be rendered in ``model``'s wire protocol (a query view's XML), whatever
+    model the endpoint renders errors with; ``serialize_error`` honours the mark."""
+    error.wire_model = model  # type: ignore[attr-defined]
+    return error
+
+
 def implied_params(service_model: ServiceModel, request: AwsRequest) -> dict[str, str]:
     """Members a query-era call gives by where it posts: SQS's ``QueueUrl`` is the URL posted to."""
     path = request.path.split("?", 1)[0]
@@ -122,7 +129,10 @@ def query_view(service_name: str) -> ServiceModel:
         if "output" in operation:
             operation["output"]["resultWrapper"] = f"{name}Result"
     shapes = description["shapes"]
-    for shape_name, legacy_code in _LEGACY_ERROR_CODES.get(service_name, {}).items():
+    from .serializers import _SQS_QUERY_CODES  # (serializers import the parsers, which import us)
+
+    legacy_codes = {"sqs": _SQS_QUERY_CODES}[service_name]
+    for shape_name, legacy_code in legacy_codes.items():
         if shape_name in shapes:  # query-era clients match their exceptions by these codes
             shapes[shape_name]["error"] = {"code": legacy_code, "httpStatusCode": 400, "senderFault": True}
     for path, wire_name in names.items():

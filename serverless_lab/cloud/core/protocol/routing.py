@@ -10,7 +10,7 @@ from botocore.model import OperationModel, ServiceModel
 
 from serverless_lab.cloud.core.errors import AwsError, InvalidAction, UnknownOperation
 
-from .query_compat import implied_params, protocol_model
+from .query_compat import answer_as, implied_params, protocol_model
 from .request import AwsRequest
 from .shapes import service_protocol
 
@@ -215,6 +215,9 @@ def find_operation(service_model: ServiceModel, request: AwsRequest) -> tuple[Op
     """
     model = protocol_model(service_model, request)
     if model is not service_model:
-        operation, _ = _router(model).find(request)
+        try:
+            operation, _ = _router(model).find(request)
+        except AwsError as error:
+            raise answer_as(error, model) from None
         return operation, implied_params(service_model, request)
     return _router(service_model).find(request)

@@ -466,7 +466,9 @@ def serialize_error(
     """``error`` as the service's protocol reports it; botocore reads back its code and message.
 
     A HEAD operation gets an empty body (botocore then reports the HTTP status as the code).
+    An error marked with ``query_compat.answer_as`` is rendered with that model instead.
     """
+    service_model = getattr(error, "wire_model", None) or service_model
     protocol = service_protocol(service_model)
     if protocol in JSON_PROTOCOLS:
         response = _json_error(service_model, error, request_id)
