@@ -59,3 +59,10 @@ def test_the_block_draws_the_students_sandbox_focused_and_others_get_a_way_in(ca
     assert "data-lesson-diagram" not in without_sandbox and "Create a sandbox" in without_sandbox
     anonymous = render(AnonymousUser(), None, data)
     assert "Sign in" in anonymous and "Sign up and create a sandbox" in anonymous
+
+
+def test_the_blocks_focus_names_are_the_graphs():
+    from lessons.blocks import DIAGRAM_FOCUS
+    from serverless_lab.tracing.selectors import FOCUSABLE
+
+    assert tuple(DIAGRAM_FOCUS) == FOCUSABLE
