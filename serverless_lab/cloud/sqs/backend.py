@@ -85,6 +85,7 @@ def find_queue(*, sandbox: Sandbox, queue_url: str) -> Queue:
 # while. Changes made in this process forget it at once; a send to a queue deleted meanwhile
 # fails its foreign key and looks again.
 _RECENT_S = 1.0
+_RECENT_MAX = 4096
 _recent: dict[tuple[int, str], tuple[float, Queue]] = {}
 
 
@@ -99,6 +100,8 @@ def _recent_queue(sandbox: Sandbox, queue_url: str) -> Queue:
     if hit is not None and hit[0] > now:
         return hit[1]
     queue = _queue_named(sandbox, parsed[1])
+    if len(_recent) > _RECENT_MAX:
+        _recent.clear()
     _recent[key] = (now + _RECENT_S, queue)
     return queue
 
