@@ -99,7 +99,9 @@ def _async_client() -> aioredis.Redis:
     loop = asyncio.get_running_loop()
     client = _async_clients.get(id(loop))
     if client is None:
-        client = _async_clients[id(loop)] = aioredis.Redis.from_url(settings.REDIS_URL)
+        # No socket timeout: BLPOP's own timeout bounds the wait, and redis-py's default (5 s) would
+        # cut any invoke that waits longer than that for a worker.
+        client = _async_clients[id(loop)] = aioredis.Redis.from_url(settings.REDIS_URL, socket_timeout=None)
     return client
 
 

@@ -100,6 +100,14 @@ def test_timeout(lambda_client, create_python):
     assert Invocation.objects.get(function__name="sleepy").status == "timed_out"
 
 
+def test_a_synchronous_invoke_may_run_longer_than_the_redis_clients_default_timeout(lambda_client, create_python):
+    # redis-py's asyncio client times reads out after 5 s by default; the wait for the result must not.
+    create_python("patient", "import time\ndef handler(event, context):\n    time.sleep(6)\n    return 'done'\n", Timeout=10)
+    response, body = invoke(lambda_client, "patient")
+    assert response["StatusCode"] == 200 and "FunctionError" not in response
+    assert body == "done"
+
+
 def test_event_invoke_returns_202_and_runs(live_lab, lambda_client, create_python, cast):
     create_python("background", "def handler(event, context):\n    print('EFFECT', event['marker'])\n")
     response = lambda_client.invoke(
