@@ -210,6 +210,21 @@ def _unique(edges: Iterable[GraphEdge]) -> list[GraphEdge]:
     return list(seen.values())
 
 
+class DiagramChoice(TypedDict):
+    sandbox: Sandbox | None
+    choices: list[Sandbox]
+
+
+def lesson_diagram_choice(*, user: Any, newest: Sandbox | None, chosen: str = "") -> DiagramChoice:
+    """The sandbox a lesson's diagram shows: ``chosen`` (a pk) when the user owns it, else
+    ``newest`` (the one lessons grade); and the user's sandboxes to pick from."""
+    if newest is None or user is None or not user.is_authenticated:
+        return {"sandbox": newest, "choices": []}
+    choices = list(Sandbox.objects.filter(owner=user).order_by("-created_at"))
+    picked = next((sandbox for sandbox in choices if chosen.isdigit() and sandbox.pk == int(chosen)), newest)
+    return {"sandbox": picked, "choices": choices}
+
+
 def hops_after(*, sandbox: Sandbox, after: int, limit: int = 200) -> list[HopMessage]:
     """Hops after ``after`` (a Hop pk, 0 = the newest ``limit``), oldest first: the catch-up feed."""
     rows = Hop.objects.filter(sandbox=sandbox).select_related("trace")

@@ -37,8 +37,8 @@ def test_a_diagram_block_with_a_bad_focus_is_an_error(body, problem):
     assert any(problem in error for error in errors), errors
 
 
-def render(user, sandbox, data):
-    request = RequestFactory().get("/lessons/amazon-s3/")
+def render(user, sandbox, data, query: str = ""):
+    request = RequestFactory().get("/lessons/amazon-s3/" + query)
     request.user = user
     return render_to_string(
         "lessons/_diagram_block.html", {"data": data, "sandbox": sandbox, "index": 3, "user": user}, request=request
@@ -66,3 +66,20 @@ def test_the_blocks_focus_names_are_the_graphs():
     from serverless_lab.tracing.selectors import FOCUSABLE
 
     assert tuple(DIAGRAM_FOCUS) == FOCUSABLE
+
+
+@pytest.mark.django_db
+def test_a_student_with_several_sandboxes_may_show_another_but_never_someone_elses(cast):
+    from serverless_lab.sandboxes.services import sandbox_create
+
+    newest = sandbox_create(owner=cast.alice, name="second")
+    strangers = sandbox_create(owner=cast.charlie, name="charlies")
+    data = {"caption": "", "focus": "s3", "focus_label": "S3"}
+    html = render(cast.alice, newest, data)
+    assert f"/ws/sandboxes/{newest.pk}/events/" in html and "Your newest sandbox" in html
+    assert 'name="diagram_sandbox"' in html and f'<option value="{cast.sandbox.pk}">' in html
+    older = render(cast.alice, newest, data, f"?diagram_sandbox={cast.sandbox.pk}")
+    assert f"/ws/sandboxes/{cast.sandbox.pk}/events/" in older and f'value="{cast.sandbox.pk}" selected' in older
+    for query in (f"?diagram_sandbox={strangers.pk}", "?diagram_sandbox=nonsense"):
+        assert f"/ws/sandboxes/{newest.pk}/events/" in render(cast.alice, newest, data, query)
+    assert 'name="diagram_sandbox"' not in render(cast.charlie, strangers, data)  # only one: no picker
