@@ -256,3 +256,26 @@ def test_a_focused_lesson_diagram_says_when_there_is_nothing_yet_and_fills_in_li
     expect(block.locator('[data-node$=":table/orders"]')).to_contain_text("orders")
     expect(note).to_be_hidden()
     expect(block.locator(".hop-row").first).to_contain_text("dynamodb:CreateTable")
+
+
+def test_a_student_with_two_sandboxes_shows_the_other_one_in_the_lesson(live_lab, cast, client, page):
+    from lessons.services import lessons_load
+    from serverless_lab.sandboxes.services import sandbox_create
+
+    assert lessons_load().ok
+    live_lab.client("s3", cast.sandbox).create_bucket(Bucket="photos")  # in the older sandbox
+    newest = sandbox_create(owner=cast.alice, name="scratch")
+    log_in(page, live_lab, client, cast.alice)
+    page.goto(f"{live_lab.url}/lessons/amazon-s3/")
+    block = page.locator("[data-lesson-diagram]")
+    expect(block).to_contain_text("Your newest sandbox: scratch")
+    expect(block.locator("[data-diagram-empty]")).to_be_visible()
+    block.get_by_label("Show").select_option(str(cast.sandbox.pk))
+    block.get_by_role("button", name="Show").click()
+    block = page.locator("[data-lesson-diagram]")
+    expect(block).to_contain_text(f"Sandbox: {cast.sandbox.name}")
+    expect(block.locator("[data-ws-status]")).to_have_text("Live")
+    expect(block.locator(f'[data-node="{BUCKET_NODE}"]')).to_contain_text("photos")
+    assert f"?diagram_sandbox={cast.sandbox.pk}#lesson-diagram-" in page.url
+    expect(block.get_by_label("Show").locator("option", has_text="(newest)")).to_have_attribute("value", str(newest.pk))
+    shot(page, "lesson-diagram-picker", block)
