@@ -162,3 +162,86 @@ class BurstForm(forms.Form):
         initial=20,
         help_text=f"1–{MAX_BURST}, all at once, with the function's first saved test event.",
     )
+
+
+# Words of the backend's messages about the source itself (rather than one setting).
+_SOURCE_WORDS = ("visibility timeout", "already exists", "does not exist", "stream not found")
+
+
+class TriggerCreateForm(forms.Form):
+    """A new event source mapping. Only the types are checked here: the rules (ranges, what each
+    source allows) are the esm backend's, so their messages are Lambda's own."""
+
+    source = forms.ChoiceField(label="Source", help_text="An SQS queue or a DynamoDB table's stream in this sandbox.")
+    batch_size = forms.IntegerField(
+        label="Batch size",
+        required=False,
+        help_text="Most records per invocation. SQS: default 10 (more needs a batching window; FIFO at most 10). "
+        "Streams: default 100. At most 10,000.",
+    )
+    batching_window_s = forms.IntegerField(
+        label="Batching window (seconds)",
+        required=False,
+        help_text="0–300: how long to gather records before invoking (not on FIFO queues). Default 0.",
+    )
+    starting_position = forms.ChoiceField(
+        label="Starting position",
+        required=False,
+        choices=[
+            ("", "— (SQS queues have none)"),
+            ("LATEST", "LATEST: records written from now on"),
+            ("TRIM_HORIZON", "TRIM_HORIZON: every record still in the stream"),
+        ],
+        help_text="DynamoDB streams only, and required for them.",
+    )
+    report_batch_item_failures = forms.BooleanField(
+        label="Report batch item failures",
+        required=False,
+        help_text='Your handler returns {"batchItemFailures": [{"itemIdentifier": …}]}: '
+        "only those records are retried.",
+    )
+    enabled = forms.BooleanField(
+        label="Enable trigger",
+        required=False,
+        initial=True,
+        help_text="Unchecked, the mapping is created disabled: nothing is read until you enable it.",
+    )
+
+    def __init__(self, *args: Any, source_choices: list[tuple[str, Any]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["source"].choices = source_choices
+
+    def params(self) -> dict[str, Any]:
+        """The CreateEventSourceMapping parameters, under their botocore names."""
+        data = self.cleaned_data
+        params: dict[str, Any] = {"Enabled": data["enabled"]}
+        if data["batch_size"] is not None:
+            params["BatchSize"] = data["batch_size"]
+        if data["batching_window_s"] is not None:
+            params["MaximumBatchingWindowInSeconds"] = data["batching_window_s"]
+        if data["starting_position"]:
+            params["StartingPosition"] = data["starting_position"]
+        if data["report_batch_item_failures"]:
+            params["FunctionResponseTypes"] = ["ReportBatchItemFailures"]
+        return params
+
+    def add_lambda_error(self, message: str) -> None:
+        """Show the backend's message at the field it is about (or above the form)."""
+        lowered = message.lower()
+        if "batch window" in lowered or "batching window" in lowered or "batchingwindow" in lowered:
+            field: str | None = "batching_window_s"
+        elif "batchsize" in lowered or "batch size" in lowered:
+            field = "batch_size"
+        elif "startingposition" in lowered or "starting position" in lowered:
+            field = "starting_position"
+        elif "functionresponsetypes" in lowered:
+            field = "report_batch_item_failures"
+        elif any(words in lowered for words in _SOURCE_WORDS):
+            field = "source"
+        else:
+            field = None
+        self.add_error(field, message)
+
+
+class TriggerToggleForm(forms.Form):
+    enabled = forms.TypedChoiceField(choices=[("true", "Enable"), ("false", "Disable")], coerce=lambda v: v == "true")

@@ -8,8 +8,9 @@ from datetime import datetime, timedelta
 from io import BytesIO
 from typing import Any
 
-from django.db.models import Count, F, Max, Sum
+from django.db.models import Count, Exists, F, Max, OuterRef, Q, Subquery, Sum
 from django.http import Http404
+from django.urls import reverse
 from django.utils import timezone
 
 from serverless_lab.sandboxes.models import Sandbox
@@ -180,6 +181,8 @@ class Monitoring:
     month_to_date: metrics.Cost  # this calendar month so far, after the free tier
     projected: metrics.Cost  # a month at this window's rate, after the free tier
     projected_without_free_tier: metrics.Cost
+    mapping_invocations: int = 0  # started by event source mappings (SQS, DynamoDB streams)
+    mapping_peak_concurrency: int = 0  # the most mapping batches running at once in the window
 
 
 def monitoring(*, function: Function, window: str = DEFAULT_WINDOW, now: datetime | None = None) -> Monitoring:
@@ -193,10 +196,28 @@ def monitoring(*, function: Function, window: str = DEFAULT_WINDOW, now: datetim
     step_s = step.total_seconds()
     end = datetime.fromtimestamp((end.timestamp() // step_s + 1) * step_s, tz=end.tzinfo)
     start = end - length
-    rows = function.invocations.filter(created_at__gte=start, created_at__lt=end).values_list(
-        "created_at", "status", "cold", "duration_ms", "billed_duration_ms", "memory_mb", "started_at", "finished_at"
-    )[:MAX_CHART_ROWS]
-    points = [metrics.Point(*row) for row in rows]
+    from serverless_lab.cloud.esm.models import Batch
+
+    rows = (
+        function.invocations.filter(created_at__gte=start, created_at__lt=end)
+        .annotate(from_mapping=Exists(Batch.objects.filter(invocation=OuterRef("pk"))))
+        .values_list(
+            "created_at",
+            "status",
+            "cold",
+            "duration_ms",
+            "billed_duration_ms",
+            "memory_mb",
+            "started_at",
+            "finished_at",
+            "from_mapping",
+        )[:MAX_CHART_ROWS]
+    )
+    points, mapped = [], []
+    for *fields, from_mapping in rows:
+        points.append(metrics.Point(*fields))
+        if from_mapping:
+            mapped.append(points[-1])
     sandbox = function.sandbox
     throttled_at = list(
         Hop.objects.filter(
@@ -208,6 +229,9 @@ def monitoring(*, function: Function, window: str = DEFAULT_WINDOW, now: datetim
         ).values_list("started_at", flat=True)[:MAX_CHART_ROWS]
     )
     series = metrics.bucket_series(points, throttled_at, start=start, end=end, step=step)
+    # The same maths over the invocations event source mappings started: their pollers' share.
+    polled = metrics.bucket_series(mapped, [], start=start, end=end, step=step)
+    direct = [total - by_mapping for total, by_mapping in zip(series.invocations, polled.invocations, strict=True)]
     times = [t.isoformat() for t in series.times]
     bar = {"type": "bar"}
     figures = {
@@ -230,10 +254,26 @@ def monitoring(*, function: Function, window: str = DEFAULT_WINDOW, now: datetim
             ],
             "ms",
         ),
+        "sources": _figure(
+            "Invocations by source",
+            times,
+            [
+                {**bar, "name": "Invoke (boto3, console, S3, SNS)", "y": direct, "marker": {"color": "#4338ca"}},
+                {**bar, "name": "Event source mappings", "y": polled.invocations, "marker": {"color": "#059669"}},
+            ],
+            "count",
+        ),
         "concurrency": _figure(
             "Concurrent executions",
             times,
-            [{"name": "Concurrent executions", "y": series.concurrency, "line": {"shape": "hv", "color": "#0891b2"}}],
+            [
+                {"name": "All", "y": series.concurrency, "line": {"shape": "hv", "color": "#0891b2"}},
+                {
+                    "name": "Event source mapping batches (pollers)",
+                    "y": polled.concurrency,
+                    "line": {"shape": "hv", "color": "#059669", "dash": "dot"},
+                },
+            ],
             "executions",
         ),
         "cold": _figure(
@@ -247,6 +287,7 @@ def monitoring(*, function: Function, window: str = DEFAULT_WINDOW, now: datetim
     for figure in figures.values():
         figure["layout"]["xaxis"]["range"] = [start.isoformat(), end.isoformat()]
     figures["invocations"]["layout"]["barmode"] = "group"
+    figures["sources"]["layout"]["barmode"] = "stack"
 
     ran = [p for p in points if p.status != "throttled"]
     durations = [p.duration_ms for p in ran if p.duration_ms is not None]
@@ -281,4 +322,221 @@ def monitoring(*, function: Function, window: str = DEFAULT_WINDOW, now: datetim
             metrics.project_to_month(gb_seconds, length),
             free_tier=False,
         ),
+        mapping_invocations=sum(1 for p in mapped if p.status != "throttled"),
+        mapping_peak_concurrency=max(polled.concurrency, default=0),
     )
+
+
+# --- triggers ------------------------------------------------------------------------------------
+
+
+@dataclass
+class MappingRow:
+    """One event source mapping of the function, display-ready."""
+
+    uuid: str
+    kind: str  # sqs | dynamodb
+    kind_label: str
+    source_name: str
+    source_url: str  # the source's console page; "" when the queue or table is gone
+    event_source_arn: str
+    qualifier: str
+    batch_size: int
+    batching_window_s: int
+    starting_position: str
+    enabled: bool
+    report_failures: bool
+    last_result: str  # streams: LastProcessingResult; SQS: how the last batch ended
+    in_flight: int
+    last_modified: datetime
+
+    @property
+    def state(self) -> str:
+        return "Enabled" if self.enabled else "Disabled"
+
+
+@dataclass
+class S3TriggerRow:
+    bucket: str
+    url: str
+    events: list[str]
+    filters: str  # "prefix images/, suffix .jpg", or ""
+    configuration_id: str
+
+
+@dataclass
+class SnsTriggerRow:
+    topic: str
+    url: str
+    subscription_id: str
+    filtered: bool
+
+
+@dataclass
+class Triggers:
+    mappings: list[MappingRow]
+    s3: list[S3TriggerRow]
+    sns: list[SnsTriggerRow]
+
+    @property
+    def count(self) -> int:
+        return len(self.mappings) + len(self.s3) + len(self.sns)
+
+
+def _targets_function(arn: str, function_arn: str) -> bool:
+    return arn == function_arn or arn.startswith(function_arn + ":")
+
+
+def _last_batch_result(outcome: str | None, error: str | None) -> str:
+    if not outcome:
+        return "No records processed"
+    if outcome == "ok":
+        return "OK"
+    if outcome == "partial":
+        return "Partial: some records reported as failed (ReportBatchItemFailures)"
+    return f"PROBLEM: {error}" if error else "PROBLEM: the function failed"
+
+
+def _mapping_rows(sandbox: Sandbox, function: Function) -> list[MappingRow]:
+    from serverless_lab.cloud.dynamodb.models import Table
+    from serverless_lab.cloud.esm import logic as esm_logic
+    from serverless_lab.cloud.esm.models import Batch, EventSourceMapping
+    from serverless_lab.cloud.sqs.models import Queue
+
+    last = Batch.objects.filter(mapping=OuterRef("pk"), finished_at__isnull=False).order_by("-pk")
+    mappings = list(
+        EventSourceMapping.objects.filter(sandbox=sandbox, function=function)
+        .annotate(
+            last_outcome=Subquery(last.values("outcome")[:1]),
+            last_error=Subquery(last.values("error")[:1]),
+            in_flight=Count("batches", filter=Q(batches__finished_at__isnull=True)),
+        )
+        .order_by("pk")
+    )
+    queues = set(Queue.objects.filter(sandbox=sandbox).values_list("name", flat=True))
+    tables = set(Table.objects.filter(sandbox=sandbox).values_list("name", flat=True))
+    rows = []
+    for m in mappings:
+        try:
+            name = esm_logic.parse_source_arn(m.event_source_arn).name
+        except esm_logic.Invalid:
+            name = m.event_source_arn
+        if m.kind == esm_logic.SQS:
+            url = reverse("sqs:queue", args=[sandbox.pk, name]) if name in queues else ""
+            result = _last_batch_result(m.last_outcome, m.last_error)  # type: ignore[attr-defined]
+        else:
+            url = reverse("dynamodb:table", args=[sandbox.pk, name]) if name in tables else ""
+            result = m.last_processing_result
+        rows.append(
+            MappingRow(
+                uuid=str(m.uuid),
+                kind=m.kind,
+                kind_label="SQS queue" if m.kind == esm_logic.SQS else "DynamoDB stream",
+                source_name=name,
+                source_url=url,
+                event_source_arn=m.event_source_arn,
+                qualifier=m.qualifier,
+                batch_size=m.batch_size,
+                batching_window_s=m.batching_window_s,
+                starting_position=m.starting_position,
+                enabled=m.enabled,
+                report_failures=esm_logic.REPORT_BATCH_ITEM_FAILURES in (m.function_response_types or []),
+                last_result=result,
+                in_flight=m.in_flight,  # type: ignore[attr-defined]
+                last_modified=m.last_modified,
+            )
+        )
+    return rows
+
+
+def _s3_rows(sandbox: Sandbox, arn: str) -> list[S3TriggerRow]:
+    from serverless_lab.cloud.s3.models import Bucket
+
+    rows = []
+    buckets = Bucket.objects.filter(sandbox=sandbox).order_by("name").values_list("name", "notification")
+    for name, notification in buckets:
+        for config in (notification or {}).get("LambdaFunctionConfigurations", []):
+            if not _targets_function(config.get("LambdaFunctionArn", ""), arn):
+                continue
+            rules = config.get("Filter", {}).get("Key", {}).get("FilterRules", [])
+            rows.append(
+                S3TriggerRow(
+                    bucket=name,
+                    url=reverse("s3:bucket", args=[sandbox.pk, name]),
+                    events=list(config.get("Events", [])),
+                    filters=", ".join(f"{r.get('Name', '').lower()} {r.get('Value', '')}" for r in rules),
+                    configuration_id=config.get("Id", ""),
+                )
+            )
+    return rows
+
+
+def _sns_rows(sandbox: Sandbox, arn: str) -> list[SnsTriggerRow]:
+    from serverless_lab.cloud.sns.models import Subscription
+
+    subscriptions = (
+        Subscription.objects.filter(sandbox=sandbox, protocol="lambda")
+        .filter(Q(endpoint=arn) | Q(endpoint__startswith=arn + ":"))
+        .select_related("topic")
+        .order_by("topic__name", "pk")
+    )
+    return [
+        SnsTriggerRow(
+            topic=s.topic.name,
+            url=reverse("sns:topic", args=[sandbox.pk, s.topic.name]),
+            subscription_id=str(s.subscription_id),
+            filtered=bool(s.attributes.get("FilterPolicy")),
+        )
+        for s in subscriptions
+    ]
+
+
+def triggers(*, sandbox: Sandbox, function: Function) -> Triggers:
+    """What invokes ``function``: its event source mappings, and (read-only) the S3 bucket
+    notifications and SNS lambda subscriptions that target it or one of its versions or aliases."""
+    arn = backend.function_arn(function)
+    return Triggers(
+        mappings=_mapping_rows(sandbox, function),
+        s3=_s3_rows(sandbox, arn),
+        sns=_sns_rows(sandbox, arn),
+    )
+
+
+@dataclass
+class TriggerSources:
+    """What the add-trigger form offers: (ARN, label) of the sandbox's queues and table streams."""
+
+    queues: list[tuple[str, str]]
+    streams: list[tuple[str, str]]
+    tables_without_stream: int
+
+    @property
+    def choices(self) -> list[tuple[str, Any]]:
+        groups: list[tuple[str, Any]] = [("", "Choose a queue or stream…")]
+        if self.queues:
+            groups.append(("SQS queues", self.queues))
+        if self.streams:
+            groups.append(("DynamoDB streams", self.streams))
+        return groups
+
+
+def trigger_sources(*, sandbox: Sandbox) -> TriggerSources:
+    from serverless_lab.cloud.dynamodb import backend as dynamodb
+    from serverless_lab.cloud.dynamodb.models import Table
+    from serverless_lab.cloud.sqs import backend as sqs
+    from serverless_lab.cloud.sqs.models import Queue
+
+    queues = []
+    for queue in Queue.objects.filter(sandbox=sandbox).order_by("name"):
+        queue.sandbox = sandbox
+        visibility = sqs.effective_attributes(queue)["VisibilityTimeout"]
+        queues.append((sqs.queue_arn_of(queue), f"{queue.name} (visibility timeout {visibility} s)"))
+    streams, without = [], 0
+    for table in Table.objects.filter(sandbox=sandbox).order_by("name"):
+        if not dynamodb.stream_enabled(table):
+            without += 1
+            continue
+        table.sandbox = sandbox
+        view = (table.stream_specification or {}).get("StreamViewType", "")
+        streams.append((dynamodb.stream_arn(table), f"{table.name} stream ({view})" if view else table.name))
+    return TriggerSources(queues=queues, streams=streams, tables_without_stream=without)

@@ -17,5 +17,8 @@ urlpatterns = [
     path("functions/<str:name>/configuration/", views.function_configuration, name="configuration"),
     path("functions/<str:name>/monitoring/", views.function_monitoring, name="monitoring"),
     path("functions/<str:name>/burst/", views.function_burst, name="burst"),
+    path("functions/<str:name>/triggers/", views.function_triggers, name="triggers"),
+    path("functions/<str:name>/triggers/<str:uuid>/toggle/", views.trigger_toggle, name="trigger-toggle"),
+    path("functions/<str:name>/triggers/<str:uuid>/delete/", views.trigger_delete, name="trigger-delete"),
     path("functions/<str:name>/delete/", views.function_delete, name="delete"),
 ]

@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 from asgiref.sync import sync_to_async
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -22,11 +22,21 @@ from django_htmx.http import HttpResponseClientRedirect
 from django_htmx.middleware import HtmxDetails
 
 from serverless_lab.cloud.core.errors import AwsError
+from serverless_lab.cloud.esm import backend as esm_backend
 from serverless_lab.sandboxes.models import Sandbox
 
 from . import backend, console, selectors
 from .blueprints import BLUEPRINTS
-from .forms import BurstForm, CodeForm, ConfigurationForm, FunctionCreateForm, TemplatePickForm, TestEventForm
+from .forms import (
+    BurstForm,
+    CodeForm,
+    ConfigurationForm,
+    FunctionCreateForm,
+    TemplatePickForm,
+    TestEventForm,
+    TriggerCreateForm,
+    TriggerToggleForm,
+)
 from .models import Function
 from .test_events import TEMPLATES
 
@@ -350,3 +360,86 @@ def function_delete(request: HttpRequest, sandbox_id: int, name: str) -> HttpRes
         {"sandbox": sandbox, "function": function, "error": error},
         status=400 if error else 200,
     )
+
+
+# --- triggers (event source mappings; what else invokes the function) ---------------------------
+
+
+def _own_mapping(request: HttpRequest, sandbox_id: int, name: str, uuid: str) -> tuple[Sandbox, Function, Any]:
+    sandbox, function = _own_function(request, sandbox_id, name)
+    try:
+        mapping = esm_backend.get_event_source_mapping(sandbox=sandbox, uuid=uuid)
+    except AwsError:
+        raise Http404("No such trigger") from None
+    if mapping.function_id != function.pk:
+        raise Http404("No such trigger")
+    return sandbox, function, mapping
+
+
+def _triggers_context(sandbox: Sandbox, function: Function, **extra: Any) -> dict[str, Any]:
+    context: dict[str, Any] = {
+        "sandbox": sandbox,
+        "function": function,
+        "tab": "triggers",
+        "triggers": selectors.triggers(sandbox=sandbox, function=function),
+    }
+    context.update(extra)
+    return context
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def function_triggers(request: HtmxHttpRequest, sandbox_id: int, name: str) -> HttpResponse:
+    """The Triggers tab: the function's event source mappings and, read-only, its other invokers;
+    the add form creates a mapping through the backend CreateEventSourceMapping uses."""
+    sandbox, function = _own_function(request, sandbox_id, name)
+    sources = selectors.trigger_sources(sandbox=sandbox)
+    form = TriggerCreateForm(request.POST or None, source_choices=sources.choices)
+    if request.method == "POST" and form.is_valid():
+        try:
+            mapping = esm_backend.create_event_source_mapping(
+                sandbox=sandbox,
+                function_name=function.name,
+                event_source_arn=form.cleaned_data["source"],
+                params=form.params(),
+            )
+        except AwsError as error:
+            form.add_lambda_error(error.message)
+        else:
+            state = "enabled" if mapping.enabled else "disabled"
+            messages.success(request, f"Trigger added ({state}): {mapping.event_source_arn} → {function.name}.")
+            return redirect("lambda:triggers", sandbox.pk, function.name)
+    context = _triggers_context(sandbox, function, form=form, sources=sources)
+    return render(request, "lambda/triggers.html", context, status=400 if form.errors else 200)
+
+
+@login_required
+@require_POST
+def trigger_toggle(request: HtmxHttpRequest, sandbox_id: int, name: str, uuid: str) -> HttpResponse:
+    sandbox, function, mapping = _own_mapping(request, sandbox_id, name, uuid)
+    form = TriggerToggleForm(request.POST)
+    if form.is_valid():
+        esm_backend.update_event_source_mapping(
+            sandbox=sandbox, uuid=uuid, params={"Enabled": form.cleaned_data["enabled"]}
+        )
+        note = f"Trigger {'enabled' if form.cleaned_data['enabled'] else 'disabled'}: {mapping.event_source_arn}."
+    else:
+        note = "Choose to enable or disable the trigger."
+    if request.htmx:
+        context = _triggers_context(sandbox, function, toggled=note)
+        return render(request, "lambda/triggers.html#trigger-table", context)
+    (messages.success if form.is_valid() else messages.error)(request, note)
+    return redirect("lambda:triggers", sandbox.pk, function.name)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def trigger_delete(request: HttpRequest, sandbox_id: int, name: str, uuid: str) -> HttpResponse:
+    sandbox, function, mapping = _own_mapping(request, sandbox_id, name, uuid)
+    if request.method == "POST":
+        esm_backend.delete_event_source_mapping(sandbox=sandbox, uuid=uuid)
+        messages.success(request, f"Trigger deleted: {mapping.event_source_arn} no longer invokes {function.name}.")
+        return redirect("lambda:triggers", sandbox.pk, function.name)
+    rows = selectors.triggers(sandbox=sandbox, function=function).mappings
+    row = next(r for r in rows if r.uuid == str(mapping.uuid))
+    return render(request, "lambda/trigger_delete.html", {"sandbox": sandbox, "function": function, "mapping": row})
