@@ -1,7 +1,7 @@
 // Lambda monitoring tab: draws the plotly figures the server computed (json_script #monitoring-figures)
 // and redraws them in place each time htmx swaps in fresh #monitoring-data (it polls every 3 s).
 
-const CHARTS = ["invocations", "duration", "concurrency", "cold"];
+const CHARTS = ["invocations", "sources", "duration", "concurrency", "cold"];
 const CONFIG = { responsive: true, displayModeBar: false };
 
 function draw() {

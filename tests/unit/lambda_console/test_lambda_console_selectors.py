@@ -115,7 +115,7 @@ def test_monitoring_counts_and_prices_the_window(function):
     assert sum(figure["data"][0]["y"]) == 3 and sum(figure["data"][1]["y"]) == 1 and sum(figure["data"][2]["y"]) == 2
     assert len(figure["data"][0]["x"]) == 60  # 15 minutes of 15-second buckets
     assert max(monitor.figures["concurrency"]["data"][0]["y"]) == 1
-    assert set(monitor.figures) == {"invocations", "duration", "concurrency", "cold"}
+    assert set(monitor.figures) == {"invocations", "sources", "duration", "concurrency", "cold"}
 
 
 def test_monitoring_ignores_other_functions_and_other_sandboxes(cast, function):
