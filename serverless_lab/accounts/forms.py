@@ -6,7 +6,7 @@ from django.contrib.auth.models import User
 
 
 class SignupForm(UserCreationForm):
-    email = forms.EmailField(required=False, help_text="Optional: only used to recover your account.")
+    email = forms.EmailField(required=False, help_text="For your own records: the lab sends no email and has no password reset yet.")
 
     class Meta(UserCreationForm.Meta):
         model = User
