@@ -178,6 +178,14 @@ def test_a_dragged_box_stays_where_it_was_put_after_a_reload(live_lab, cast, cli
     page.reload()
     expect(page.locator("[data-diagram]")).to_have_attribute("data-diagram-ready", "true")
     expect(page.locator(f'[data-node="{BUCKET_NODE}"]')).to_have_attribute("transform", moved)
+    # The trace view's replay uses the same arrangement.
+    from serverless_lab.tracing.models import Trace
+
+    trace = Trace.objects.filter(sandbox=cast.sandbox).first()
+    page.goto(f"{live_lab.url}/sandboxes/{cast.sandbox.pk}/traces/{trace.trace_id}/")
+    expect(page.locator("[data-diagram]")).to_have_attribute("data-diagram-ready", "true")
+    expect(page.locator(f'[data-node="{BUCKET_NODE}"]')).to_have_attribute("transform", moved)
+    open_sandbox(page, live_lab, cast.sandbox)
     page.get_by_role("button", name="Reset layout").click()
     expect(page.locator(f'[data-node="{BUCKET_NODE}"]')).to_have_attribute("transform", before)
 
