@@ -171,6 +171,11 @@ def bucket_notifications(request: HttpRequest, sandbox_id: int, bucket: str) -> 
     sandbox = _own_sandbox(request, sandbox_id)
     bucket_row = _own_bucket(sandbox, bucket)
     form = NotificationForm(request.POST or None)
+    targets = _notification_targets(sandbox)
+    if targets:
+        # The ARN field suggests this sandbox's own functions, queues and topics, so nobody types an ARN by hand.
+        form.fields["arn"].widget.attrs["list"] = "s3-target-arns"
+        form.fields["arn"].help_text = "Pick one of this sandbox's functions, queues or topics, or paste any ARN."
     if request.method == "POST" and form.is_valid():
         list_name, entry = form.target()
         configuration = dict(bucket_row.notification)
@@ -187,8 +192,22 @@ def bucket_notifications(request: HttpRequest, sandbox_id: int, bucket: str) -> 
         "bucket": bucket_row,
         "rows": selectors.notification_rows(bucket_row),
         "form": form,
+        "targets": targets,
     }
     return render(request, "s3/notifications.html", context, status=400 if form.errors else 200)
+
+
+def _notification_targets(sandbox: Sandbox) -> list[tuple[str, str]]:
+    """(ARN, label) of each function, standard queue and standard topic in ``sandbox``: what S3 can notify."""
+    prefix = f"{sandbox.region}:{sandbox.account_id}"
+    functions = sandbox.lambda_functions.order_by("name").values_list("name", flat=True)
+    queues = sandbox.sqs_queues.exclude(name__endswith=".fifo").order_by("name").values_list("name", flat=True)
+    topics = sandbox.sns_topics.exclude(name__endswith=".fifo").order_by("name").values_list("name", flat=True)
+    return [
+        *((f"arn:aws:lambda:{prefix}:function:{name}", f"Lambda function {name}") for name in functions),
+        *((f"arn:aws:sqs:{prefix}:{name}", f"SQS queue {name}") for name in queues),
+        *((f"arn:aws:sns:{prefix}:{name}", f"SNS topic {name}") for name in topics),
+    ]
 
 
 @login_required
