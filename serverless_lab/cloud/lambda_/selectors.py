@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from io import BytesIO
 from typing import Any
 
-from django.db.models import Count, Exists, F, Max, OuterRef, Q, Subquery, Sum
+from django.db.models import Count, Exists, F, Max, OuterRef, Q, Sum
 from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
@@ -346,7 +346,7 @@ class MappingRow:
     starting_position: str
     enabled: bool
     report_failures: bool
-    last_result: str  # streams: LastProcessingResult; SQS: how the last batch ended
+    last_result: str  # LastProcessingResult: "OK", "PROBLEM: …" or "No records processed"
     in_flight: int
     last_modified: datetime
 
@@ -387,30 +387,15 @@ def _targets_function(arn: str, function_arn: str) -> bool:
     return arn == function_arn or arn.startswith(function_arn + ":")
 
 
-def _last_batch_result(outcome: str | None, error: str | None) -> str:
-    if not outcome:
-        return "No records processed"
-    if outcome == "ok":
-        return "OK"
-    if outcome == "partial":
-        return "Partial: some records reported as failed (ReportBatchItemFailures)"
-    return f"PROBLEM: {error}" if error else "PROBLEM: the function failed"
-
-
 def _mapping_rows(sandbox: Sandbox, function: Function) -> list[MappingRow]:
     from serverless_lab.cloud.dynamodb.models import Table
     from serverless_lab.cloud.esm import logic as esm_logic
-    from serverless_lab.cloud.esm.models import Batch, EventSourceMapping
+    from serverless_lab.cloud.esm.models import EventSourceMapping
     from serverless_lab.cloud.sqs.models import Queue
 
-    last = Batch.objects.filter(mapping=OuterRef("pk"), finished_at__isnull=False).order_by("-pk")
     mappings = list(
         EventSourceMapping.objects.filter(sandbox=sandbox, function=function)
-        .annotate(
-            last_outcome=Subquery(last.values("outcome")[:1]),
-            last_error=Subquery(last.values("error")[:1]),
-            in_flight=Count("batches", filter=Q(batches__finished_at__isnull=True)),
-        )
+        .annotate(in_flight=Count("batches", filter=Q(batches__finished_at__isnull=True)))
         .order_by("pk")
     )
     queues = set(Queue.objects.filter(sandbox=sandbox).values_list("name", flat=True))
@@ -423,10 +408,8 @@ def _mapping_rows(sandbox: Sandbox, function: Function) -> list[MappingRow]:
             name = m.event_source_arn
         if m.kind == esm_logic.SQS:
             url = reverse("sqs:queue", args=[sandbox.pk, name]) if name in queues else ""
-            result = _last_batch_result(m.last_outcome, m.last_error)  # type: ignore[attr-defined]
         else:
             url = reverse("dynamodb:table", args=[sandbox.pk, name]) if name in tables else ""
-            result = m.last_processing_result
         rows.append(
             MappingRow(
                 uuid=str(m.uuid),
@@ -441,7 +424,7 @@ def _mapping_rows(sandbox: Sandbox, function: Function) -> list[MappingRow]:
                 starting_position=m.starting_position,
                 enabled=m.enabled,
                 report_failures=esm_logic.REPORT_BATCH_ITEM_FAILURES in (m.function_response_types or []),
-                last_result=result,
+                last_result=m.last_processing_result,
                 in_flight=m.in_flight,  # type: ignore[attr-defined]
                 last_modified=m.last_modified,
             )
