@@ -163,3 +163,55 @@ def test_a_functions_call_saved_in_one_batch_with_its_invoke_comes_from_the_func
     other = HopDraft(sandbox_id=1, trace_id=ROOT, from_node="client", to_node="service:sts", action="sts:GetCallerIdentity")
     recorder._callers_in_batch([put, invoke, other])
     assert (put.from_node, invoke.from_node, other.from_node) == (function, "client", "client")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_trace_another_process_creates_meanwhile_still_gets_its_hop(cast):
+    """PostgreSQL: the batch statement waits on another session's uncommitted insert of the same
+    trace; that row is not in its snapshot, so the hop goes through hops_save right after."""
+    import threading
+    import time as clock
+    from datetime import UTC, datetime
+
+    from django.db import connection, connections, transaction
+
+    from serverless_lab.tracing.models import Hop, Trace
+    from serverless_lab.tracing.services import HopDraft
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the one-statement batch is PostgreSQL's")
+    trace_id = "1-5759e988-0000000000000000000000aa"
+    inserted, release, saved = threading.Event(), threading.Event(), []
+
+    def other_process() -> None:
+        with transaction.atomic():
+            Trace.objects.create(sandbox=cast.sandbox, trace_id=trace_id, started_at=datetime.now(UTC), first_action="x")
+            inserted.set()
+            release.wait(10)
+        connections.close_all()
+
+    def writer() -> None:
+        draft = HopDraft(sandbox_id=cast.sandbox.pk, trace_id=trace_id, from_node="client", to_node="service:sts",
+                         action="sts:GetCallerIdentity")
+        saved.extend(recorder._save([draft], {}))
+        connections.close_all()
+
+    other = threading.Thread(target=other_process)
+    other.start()
+    assert inserted.wait(10)
+    writing = threading.Thread(target=writer)
+    writing.start()
+    deadline = clock.monotonic() + 10
+    with connection.cursor() as cursor:  # until the writer's statement waits for the other's lock
+        while clock.monotonic() < deadline:
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+            if cursor.fetchone()[0]:
+                break
+            clock.sleep(0.02)
+    release.set()
+    other.join(10)
+    writing.join(10)
+    [(sandbox_id, message)] = saved
+    hop = Hop.objects.get()
+    assert (sandbox_id, message["seq"], message["trace_id"]) == (cast.sandbox.pk, hop.pk, trace_id)
+    assert Trace.objects.get(trace_id=trace_id).hops.count() == 1
