@@ -135,10 +135,14 @@ class _Hops:
         """The header to pass on from inside ``draft``'s delivery."""
         return self.trace.child(draft.hop_id)
 
-    def save(self, drafts: list[HopDraft] | None = None) -> None:
-        if not tracing_conf.enabled():
-            return
-        for sandbox_id, message in hops_save(self.drafts if drafts is None else drafts):
+    def save(self) -> None:
+        _save_hops(self.drafts)
+
+
+def _save_hops(drafts: list[HopDraft]) -> None:
+    """Save ``drafts`` in the caller's transaction; broadcast them after it commits."""
+    if tracing_conf.enabled():
+        for sandbox_id, message in hops_save(drafts):
             broadcast_on_commit(sandbox_id, dict(message))
 
 
@@ -313,9 +317,7 @@ def _dead_letter(subscription: Subscription, publication: Publication, hop: HopD
             except DeliveryFailed:
                 target = None
         hop.status, hop.error_code = ("sent-to-DLQ" if target else "error"), failure.code
-        if tracing_conf.enabled():
-            for sandbox_id, message in hops_save([hop]):
-                broadcast_on_commit(sandbox_id, dict(message))
+        _save_hops([hop])
         announce(
             subscription.sandbox_id,
             f"SNS delivery to {subscription.endpoint} failed ({reason})"
