@@ -33,6 +33,7 @@ from serverless_lab.cloud.core.protocol import (
     find_operation,
     load_service_model,
     parse_request,
+    protocol_model,
     serialize_error,
     serialize_result,
 )
@@ -171,10 +172,12 @@ def _render_error(
     request_id: str,
     method: str,
     hop: EndpointHop | None = None,
+    aws_request: AwsRequest | None = None,
 ) -> HttpResponse:
     if hop is not None:
         hop.finish(service=registration.service_name if registration else None, error_code=error.code)
-    service_model = load_service_model(registration.service_name if registration else "sts")
+    # In the wire protocol the request spoke: a query-era SQS call gets XML (protocol_model).
+    service_model = protocol_model(load_service_model(registration.service_name if registration else "sts"), aws_request)
     response = serialize_error(service_model, error, request_id=request_id)
     return _http_response(response.status, response.headers, b"" if method == "HEAD" else response.body)
 
@@ -295,6 +298,7 @@ async def aws_endpoint(request: HttpRequest, path: str = "") -> HttpResponse:
     registration: registry.Registration | None = None
     method = request.method or "GET"
     hop: EndpointHop | None = None  # the trace hop of a signed request (tracing/recorder.py)
+    aws_request: AwsRequest | None = None
     try:
         declared_length = int(request.META.get("CONTENT_LENGTH") or 0)
         if declared_length > settings.LAB_MAX_REQUEST_BYTES:
@@ -341,10 +345,10 @@ async def aws_endpoint(request: HttpRequest, path: str = "") -> HttpResponse:
     except auth.AuthError as error:
         if error.kind in _AUTH_CODES["query"]:
             error = _auth_error(registration, error.kind, error.message)
-        return _render_error(registration, error, request_id, method, hop)
+        return _render_error(registration, error, request_id, method, hop, aws_request)
     except AwsError as error:
-        return _render_error(registration, error, request_id, method, hop)
+        return _render_error(registration, error, request_id, method, hop, aws_request)
     except Exception:
         logger.exception("unhandled error in the AWS endpoint (request %s)", request_id)
         failure = InternalFailure("We encountered an internal error. Please try again.")
-        return _render_error(registration, failure, request_id, method, hop)
+        return _render_error(registration, failure, request_id, method, hop, aws_request)

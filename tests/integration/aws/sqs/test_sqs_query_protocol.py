@@ -130,6 +130,9 @@ def test_query_errors_come_back_as_sqs_error_xml(live_lab, cast):
     assert text(error, "RequestId")
     status, error = client.call("FlyToTheMoon")
     assert status == 400 and text(error, "Error/Code") == "InvalidAction"
+    client.credentials = Credentials(cast.sandbox.access_key_id, "not-the-secret")
+    status, error = client.call("ListQueues")
+    assert status == 403 and text(error, "Error/Code") == "SignatureDoesNotMatch"
 
 
 @pytest.fixture
