@@ -77,6 +77,16 @@ def test_nav_marks_the_current_section(client):
     assert '<a href="/lessons/" aria-current="page">Lessons</a>' in html
 
 
+def test_nav_marks_instructor_pages_under_lessons_as_instructor(client, cast):
+    client.force_login(cast.bob)
+    for url in (reverse("lessons:coverage"), reverse("lessons:authoring")):
+        html = client.get(url).content.decode()
+        assert '<a href="/instructor/" aria-current="page">Instructor</a>' in html
+        assert '<a href="/lessons/">Lessons</a>' in html
+    html = client.get(reverse("lessons:index")).content.decode()
+    assert '<a href="/lessons/" aria-current="page">Lessons</a>' in html
+
+
 def test_signed_in_header_has_a_post_logout_form(client, cast):
     client.force_login(cast.alice)
     html = client.get("/").content.decode()
