@@ -171,3 +171,34 @@ def test_a_queue_deleted_after_configuration_gets_an_error_hop(clients, cast):
     s3.put_object(Bucket="orphan", Key="a.txt", Body=b"a")
     hop = wait_for_hops(action="s3 notification", to_node=arn, status="error")[0]
     assert hop.error_code == "AWS.SimpleQueueService.NonExistentQueue"
+
+
+def test_the_lambda_invocation_joins_the_writers_trace(live_lab, clients, cast):
+    import io
+    import zipfile
+
+    from serverless_lab.cloud.lambda_.models import Invocation
+
+    s3, _, _ = clients
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.writestr("app.py", "def handler(event, context):\n    return event['Records'][0]['eventName']\n")
+    function = live_lab.client("lambda", cast.sandbox).create_function(
+        FunctionName="on-put", Runtime="python3.11", Handler="app.handler",
+        Role="arn:aws:iam::123456789012:role/lambda-role", Code={"ZipFile": archive.getvalue()},
+    )
+    s3.create_bucket(Bucket="traced")
+    s3.put_bucket_notification_configuration(
+        Bucket="traced",
+        NotificationConfiguration={"LambdaFunctionConfigurations": [
+            {"LambdaFunctionArn": function["FunctionArn"], "Events": ["s3:ObjectCreated:*"]},
+        ]},
+    )
+    s3.put_object(Bucket="traced", Key="k", Body=b"v")
+    hop = wait_for_hops(action="s3 notification", to_node=function["FunctionArn"])[0]
+    assert hop.status == "ok" and hop.from_node == "arn:aws:s3:::traced"
+    deadline = time.monotonic() + 20
+    while not (invocation := Invocation.objects.filter(function__name="on-put").first()) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert invocation is not None
+    assert invocation.trace_header.startswith(f"Root={hop.trace.trace_id};Parent={hop.hop_id}")
