@@ -102,7 +102,7 @@ def test_add_an_sqs_trigger_drain_the_queue_disable_it_and_delete_it(live_lab, p
     page.get_by_role("link", name="Triggers").click()
     expect(row.locator(".lambda-trigger-result")).to_have_text("OK")
     page.get_by_role("button", name="Disable the trigger from orders").click()
-    expect(page.locator("#trigger-table [role=status]")).to_contain_text("Trigger disabled")
+    expect(page.locator("#trigger-table [role=status]")).to_contain_text("Trigger from orders disabled")
     expect(row.locator(".badge")).to_have_text("Disabled")
     mapping.refresh_from_db()
     assert not mapping.enabled

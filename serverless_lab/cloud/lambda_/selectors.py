@@ -387,6 +387,16 @@ def _targets_function(arn: str, function_arn: str) -> bool:
     return arn == function_arn or arn.startswith(function_arn + ":")
 
 
+def source_name(event_source_arn: str) -> str:
+    """The queue's or table's name in a mapping's source ARN (the ARN itself if it is not one)."""
+    from serverless_lab.cloud.esm import logic as esm_logic
+
+    try:
+        return esm_logic.parse_source_arn(event_source_arn).name
+    except esm_logic.Invalid:
+        return event_source_arn
+
+
 def _mapping_rows(sandbox: Sandbox, function: Function) -> list[MappingRow]:
     from serverless_lab.cloud.dynamodb.models import Table
     from serverless_lab.cloud.esm import logic as esm_logic
@@ -402,10 +412,7 @@ def _mapping_rows(sandbox: Sandbox, function: Function) -> list[MappingRow]:
     tables = set(Table.objects.filter(sandbox=sandbox).values_list("name", flat=True))
     rows = []
     for m in mappings:
-        try:
-            name = esm_logic.parse_source_arn(m.event_source_arn).name
-        except esm_logic.Invalid:
-            name = m.event_source_arn
+        name = source_name(m.event_source_arn)
         if m.kind == esm_logic.SQS:
             url = reverse("sqs:queue", args=[sandbox.pk, name]) if name in queues else ""
         else:

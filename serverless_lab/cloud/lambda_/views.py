@@ -407,7 +407,8 @@ def function_triggers(request: HtmxHttpRequest, sandbox_id: int, name: str) -> H
             form.add_lambda_error(error.message)
         else:
             state = "enabled" if mapping.enabled else "disabled"
-            messages.success(request, f"Trigger added ({state}): {mapping.event_source_arn} → {function.name}.")
+            name = selectors.source_name(mapping.event_source_arn)
+            messages.success(request, f"Trigger added ({state}): {name} → {function.name}.")
             return redirect("lambda:triggers", sandbox.pk, function.name)
     context = _triggers_context(sandbox, function, form=form, sources=sources)
     return render(request, "lambda/triggers.html", context, status=400 if form.errors else 200)
@@ -422,7 +423,12 @@ def trigger_toggle(request: HtmxHttpRequest, sandbox_id: int, name: str, uuid: s
         esm_backend.update_event_source_mapping(
             sandbox=sandbox, uuid=uuid, params={"Enabled": form.cleaned_data["enabled"]}
         )
-        note = f"Trigger {'enabled' if form.cleaned_data['enabled'] else 'disabled'}: {mapping.event_source_arn}."
+        name = selectors.source_name(mapping.event_source_arn)
+        note = (
+            f"Trigger from {name} enabled: its poller reads again."
+            if form.cleaned_data["enabled"]
+            else f"Trigger from {name} disabled: nothing new is read (a batch already running finishes)."
+        )
     else:
         note = "Choose to enable or disable the trigger."
     if request.htmx:
@@ -438,7 +444,8 @@ def trigger_delete(request: HttpRequest, sandbox_id: int, name: str, uuid: str) 
     sandbox, function, mapping = _own_mapping(request, sandbox_id, name, uuid)
     if request.method == "POST":
         esm_backend.delete_event_source_mapping(sandbox=sandbox, uuid=uuid)
-        messages.success(request, f"Trigger deleted: {mapping.event_source_arn} no longer invokes {function.name}.")
+        name = selectors.source_name(mapping.event_source_arn)
+        messages.success(request, f"Trigger deleted: {name} no longer invokes {function.name}.")
         return redirect("lambda:triggers", sandbox.pk, function.name)
     rows = selectors.triggers(sandbox=sandbox, function=function).mappings
     row = next(r for r in rows if r.uuid == str(mapping.uuid))

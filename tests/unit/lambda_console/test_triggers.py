@@ -205,7 +205,7 @@ def test_toggle_disables_and_enables_through_the_backend(alice, cast, function):
     response = alice.post(toggle, {"enabled": "false"}, HTTP_HX_REQUEST="true")
     assert response.status_code == 200
     assert 'id="trigger-table"' in response.content.decode() and "<html" not in response.content.decode()
-    assert "Trigger disabled" in response.content.decode()
+    assert "Trigger from orders disabled" in response.content.decode()
     created.refresh_from_db()
     assert not created.enabled
     response = alice.post(toggle, {"enabled": "true"})
