@@ -106,6 +106,24 @@ def test_an_attempt_is_visible_to_its_student_and_their_instructor_only(client, 
     assert "No bucket" in client.get(url).content.decode()
 
 
+def test_a_finished_attempt_s_bar_shows_the_score_not_the_checks_run(client, loaded, cast):
+    results = [
+        {"name": "a", "label": "Bucket exists", "status": "passed", "message": ""},
+        {"name": "b", "label": "Versioning on", "status": "failed", "message": "Off"},
+    ]
+    attempt = Attempt.objects.create(
+        user=cast.alice, sandbox=cast.sandbox, exercise_slug="s3-photos-versioning", total=2, status="done",
+        results=results, score=50,
+    )
+    client.force_login(cast.alice)
+    html = client.get(reverse("lessons:attempt", args=[attempt.pk])).content.decode()
+    assert 'class="progress progress-warning" value="50" max="100" aria-label="Score"' in html
+    attempt.status, attempt.results, attempt.score = "running", results[:1], 0
+    attempt.save()
+    html = client.get(reverse("lessons:attempt", args=[attempt.pk])).content.decode()
+    assert 'value="50" max="100" aria-label="Checks run"' in html
+
+
 def test_submitting_without_a_sandbox_says_what_to_do(client, loaded, cast):
     client.force_login(cast.charlie)
     response = client.post(
