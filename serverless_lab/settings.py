@@ -174,6 +174,7 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": REDIS_PREFIX,
+            "OPTIONS": {"pool_class": "serverless_lab.ops.redis_pool.SharedConnectionPool"},
         }
     }
     CELERY_BROKER_URL = REDIS_URL
