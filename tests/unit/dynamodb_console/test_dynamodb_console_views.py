@@ -454,3 +454,18 @@ def test_latency_groups_hops_by_operation_and_caller(alice, cast, orders):
 
 def test_latency_has_an_empty_state(alice, cast, orders):
     assert b"No operations on this table yet" in alice.get(url("dynamodb:latency", cast, "orders")).content
+
+
+def test_partiql_pages_with_next_token(alice, cast, orders):
+    for placed in range(10, 70):
+        backend.put_item(
+            sandbox=cast.sandbox, table_name="orders", item={"customer": {"S": "zoe"}, "placed": {"N": str(placed)}}
+        )
+    statement = "SELECT * FROM orders WHERE customer = 'zoe'"
+    first = alice.post(url("dynamodb:partiql", cast, "orders"), {"statement": statement})
+    assert len(first.context["grid"].rows) == 50 and first.context["next_token"]
+    second = alice.post(
+        url("dynamodb:partiql", cast, "orders"), {"statement": statement, "next_token": first.context["next_token"]}
+    )
+    assert [row.cells[1].text for row in second.context["grid"].rows] == [str(n) for n in range(60, 70)]
+    assert not second.context["next_token"]
