@@ -419,22 +419,28 @@ def function_triggers(request: HtmxHttpRequest, sandbox_id: int, name: str) -> H
 def trigger_toggle(request: HtmxHttpRequest, sandbox_id: int, name: str, uuid: str) -> HttpResponse:
     sandbox, function, mapping = _own_mapping(request, sandbox_id, name, uuid)
     form = TriggerToggleForm(request.POST)
+    changed = False
     if form.is_valid():
-        esm_backend.update_event_source_mapping(
-            sandbox=sandbox, uuid=uuid, params={"Enabled": form.cleaned_data["enabled"]}
-        )
         name = selectors.source_name(mapping.event_source_arn)
-        note = (
-            f"Trigger from {name} enabled: its poller reads again."
-            if form.cleaned_data["enabled"]
-            else f"Trigger from {name} disabled: nothing new is read (a batch already running finishes)."
-        )
+        try:
+            esm_backend.update_event_source_mapping(
+                sandbox=sandbox, uuid=uuid, params={"Enabled": form.cleaned_data["enabled"]}
+            )
+        except AwsError as error:  # e.g. the queue or the stream is gone
+            note = error.message
+        else:
+            changed = True
+            note = (
+                f"Trigger from {name} enabled: its poller reads again."
+                if form.cleaned_data["enabled"]
+                else f"Trigger from {name} disabled: nothing new is read (a batch already running finishes)."
+            )
     else:
         note = "Choose to enable or disable the trigger."
     if request.htmx:
-        context = _triggers_context(sandbox, function, toggled=note)
+        context = _triggers_context(sandbox, function, toggled=note, toggle_failed=not changed)
         return render(request, "lambda/triggers.html#trigger-table", context)
-    (messages.success if form.is_valid() else messages.error)(request, note)
+    (messages.success if changed else messages.error)(request, note)
     return redirect("lambda:triggers", sandbox.pk, function.name)
 
 

@@ -218,9 +218,25 @@ def test_toggle_without_a_choice_changes_nothing(alice, cast, function):
     created = mapping(cast, function, queue(cast))
     response = alice.post(url("trigger-toggle", cast, "worker", str(created.uuid)), {}, HTTP_HX_REQUEST="true")
     assert response.status_code == 200
-    assert "Choose to enable or disable the trigger." in response.content.decode()
+    assert "Choose to enable or disable the trigger." in response.content.decode().split('role="alert"')[1]
     created.refresh_from_db()
     assert created.enabled
+
+
+def test_toggling_a_trigger_whose_queue_is_gone_shows_lambdas_error(alice, cast, function):
+    created = mapping(cast, function, queue(cast))
+    created.refresh_from_db()
+    orders = sqs.find_queue_by_arn(sandbox=cast.sandbox, arn=created.event_source_arn)
+    sqs.delete_queue(sandbox=cast.sandbox, queue_url=sqs.queue_url(orders))
+    toggle = url("trigger-toggle", cast, "worker", str(created.uuid))
+    response = alice.post(toggle, {"enabled": "false"}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert 'role="alert"' in page and "The specified queue does not exist" in page
+    assert "orders <span class=\"muted\">(deleted)</span>" in page
+    assert EventSourceMapping.objects.get(pk=created.pk).enabled
+    response = alice.post(toggle, {"enabled": "false"}, follow=True)
+    assert "The specified queue does not exist" in response.content.decode()
 
 
 def test_delete_asks_for_confirmation_then_deletes(alice, cast, function):
