@@ -453,7 +453,10 @@ def stream_update(request: HttpRequest, sandbox_id: int, table: str) -> HttpResp
     sandbox = _own_sandbox(request, sandbox_id)
     _table(sandbox, table)
     form = StreamForm(request.POST)
-    view_type = form.cleaned_data["view_type"] if form.is_valid() else ""
+    if not form.is_valid():
+        messages.error(request, "Choose one of the stream view types.")
+        return redirect("dynamodb:indexes", sandbox.pk, table)
+    view_type = form.cleaned_data["view_type"]
     spec = {"StreamEnabled": True, "StreamViewType": view_type} if view_type else {"StreamEnabled": False}
     try:
         with _console_call(sandbox, table, "UpdateTable"):

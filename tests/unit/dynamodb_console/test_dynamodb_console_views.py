@@ -430,6 +430,11 @@ def test_the_stream_can_be_disabled_and_enabled(alice, cast, orders):
     assert not backend.stream_enabled(Table.objects.get())
     alice.post(url("dynamodb:stream", cast, "orders"), {"view_type": "KEYS_ONLY"})
     assert Table.objects.get().stream_specification == {"StreamEnabled": True, "StreamViewType": "KEYS_ONLY"}
+    response = alice.post(url("dynamodb:stream", cast, "orders"), {"view_type": "EVERYTHING"}, follow=True)
+    assert b"Choose one of the stream view types." in response.content
+    assert Table.objects.get().stream_specification == {"StreamEnabled": True, "StreamViewType": "KEYS_ONLY"}
+    response = alice.post(url("dynamodb:stream", cast, "orders"), {"view_type": "NEW_IMAGE"}, follow=True)
+    assert b"Table already has an enabled stream" in response.content
 
 
 def test_latency_groups_hops_by_operation_and_caller(alice, cast, orders):
