@@ -31,6 +31,7 @@ CELL_CHARS = 80
 LATENCY_HOPS = 500
 STREAM_RECORDS = 20
 SINGLE_DIGIT_MS = 10.0
+MAX_NESTING = 32  # DynamoDB's limit on nested documents
 CONTROL_PLANE = (
     "CreateTable",
     "DeleteTable",
@@ -157,7 +158,9 @@ class Number(str):
     """A JSON number kept as its exact text (plain JSON numbers are decimals, never floats)."""
 
 
-def _plain_to_value(value: Any) -> Doc:
+def _plain_to_value(value: Any, depth: int = 1) -> Doc:
+    if depth > MAX_NESTING:
+        raise DynamoValidationError("Nesting Levels have exceeded supported limits")
     if isinstance(value, bool):
         return {"BOOL": value}
     if isinstance(value, Number):
@@ -167,8 +170,8 @@ def _plain_to_value(value: Any) -> Doc:
     if value is None:
         return {"NULL": True}
     if isinstance(value, list):
-        return {"L": [_plain_to_value(v) for v in value]}
-    return {"M": {k: _plain_to_value(v) for k, v in value.items()}}
+        return {"L": [_plain_to_value(v, depth + 1) for v in value]}
+    return {"M": {k: _plain_to_value(v, depth + 1) for k, v in value.items()}}
 
 
 def _loads(text: str) -> Any:
@@ -176,6 +179,8 @@ def _loads(text: str) -> Any:
         return json.loads(text, parse_float=Number, parse_int=Number)
     except ValueError as error:
         raise DynamoValidationError(f"This is not valid JSON: {error}") from None
+    except RecursionError:
+        raise DynamoValidationError("Nesting Levels have exceeded supported limits") from None
 
 
 def parse_item(text: str, dialect: str) -> Doc:
@@ -193,8 +198,10 @@ def parse_item(text: str, dialect: str) -> Doc:
     return {name: _typed_value(value, name) for name, value in data.items()}
 
 
-def _typed_value(value: Any, where: str) -> Doc:
+def _typed_value(value: Any, where: str, depth: int = 1) -> Doc:
     """A DynamoDB JSON value: numbers as strings (a JSON number is accepted), binaries decoded."""
+    if depth > MAX_NESTING:
+        raise DynamoValidationError("Nesting Levels have exceeded supported limits")
     if not isinstance(value, dict) or len(value) != 1:
         raise DynamoValidationError(
             f'{where}: in DynamoDB JSON every value names its type, like {{"S": "text"}} or {{"N": "42"}}. '
@@ -213,9 +220,9 @@ def _typed_value(value: Any, where: str) -> Doc:
     except binascii.Error:
         raise DynamoValidationError(f"{where}: binary values are base64 text.") from None
     if tag == "L" and isinstance(inner, list):
-        return {"L": [_typed_value(v, f"{where}[{i}]") for i, v in enumerate(inner)]}
+        return {"L": [_typed_value(v, f"{where}[{i}]", depth + 1) for i, v in enumerate(inner)]}
     if tag == "M" and isinstance(inner, dict):
-        return {"M": {k: _typed_value(v, f"{where}.{k}") for k, v in inner.items()}}
+        return {"M": {k: _typed_value(v, f"{where}.{k}", depth + 1) for k, v in inner.items()}}
     if tag == "N":
         return {"N": inner if isinstance(inner, str) else json.dumps(inner)}
     return {tag: inner}

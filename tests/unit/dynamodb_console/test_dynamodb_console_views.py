@@ -314,6 +314,10 @@ def test_dynamodb_json_creates_an_item_with_sets_and_binaries(alice, cast, order
         ("dynamodb", '{"customer": {"S": "x"}, "placed": {"N": "1"}, "b": {"B": "***"}}', "base64"),
         ("dynamodb", '{"customer": {"S": "x"}, "placed": {"N": "1"}, "s": {"SS": []}}', "may not be empty"),
         ("plain", '{"customer": "ada", "placed": 1}', "already exists"),
+        ("plain", '{"customer": "x", "placed": 1, "deep": ' + "[" * 50 + "]" * 50 + "}", "Nesting Levels"),
+        ("plain", '{"customer": "x", "placed": 1, "deep": ' + "[" * 100_000 + "]" * 100_000 + "}", "Nesting Levels"),
+        ("dynamodb", '{"customer": {"S": "x"}, "placed": {"N": "1"}, "d": ' + '{"L": [' * 40 + "]}" * 40 + "}",
+         "Nesting Levels"),
     ],
 )
 def test_bad_items_are_form_errors(alice, cast, orders, shown, text, message):
