@@ -214,7 +214,7 @@ def _resolve_runtime(name: str) -> RuntimeImage:
                 "NODE_PATH": f"/opt/nodejs/node{match.group(1)}/node_modules:/opt/nodejs/node_modules:"
                 "/var/runtime/node_modules:/var/runtime:/var/task",
             },
-            node_argv=(inside, "/var/runtime/bootstrap.js"),
+            node_argv=(inside, *_node_flags(node), "/var/runtime/bootstrap.js"),
         )
     if name in ("provided", "provided.al2", "provided.al2023"):
         return RuntimeImage(
@@ -252,6 +252,19 @@ def _node_binary() -> Path:
     if executable is None:
         raise RuntimeUnavailable("no node on this host")
     return Path(executable).resolve()
+
+
+@cache
+def _node_flags(node: Path) -> tuple[str, ...]:
+    """Without V8's WebAssembly trap handler, Wasm memory needs no multi-GB guard reservation.
+
+    That reservation can't fit under the environment's address-space limit, and Node's ``fetch``
+    (undici's HTTP parser is Wasm) would fail with "Cannot allocate Wasm memory". Older nodes
+    lack the flag; they keep the default.
+    """
+    flag = "--disable-wasm-trap-handler"
+    probe = subprocess.run([str(node), flag, "-e", "0"], capture_output=True, timeout=30, check=False)
+    return (flag,) if probe.returncode == 0 else ()
 
 
 _runtime_dirs_lock = threading.Lock()

@@ -179,6 +179,23 @@ def test_nodejs_runtime(lambda_client):
     assert "FunctionError" not in response and body == {"sum": 5, "fn": "node-add"}
 
 
+def test_nodejs_fetch_reaches_the_sandbox_endpoint(lambda_client):
+    # Node's fetch parses HTTP with WebAssembly, whose memory must fit under the address-space limit.
+    source = (
+        "exports.handler = async () => {\n"
+        "  const r = await fetch(process.env.AWS_ENDPOINT_URL);\n"
+        "  return { status: r.status };\n"
+        "};\n"
+    )
+    lambda_client.create_function(
+        FunctionName="node-fetch", Runtime="nodejs20.x", Handler="index.handler", Role=ROLE,
+        Code={"ZipFile": make_zip({"index.js": source})},
+    )
+    response, body = invoke(lambda_client, "node-fetch")
+    assert "FunctionError" not in response, body
+    assert isinstance(body["status"], int) and body["status"] >= 200
+
+
 BOOTSTRAP = """#!/bin/sh
 set -eu
 API="http://${AWS_LAMBDA_RUNTIME_API}/2018-06-01/runtime/invocation"
