@@ -23,6 +23,7 @@ from django_htmx.middleware import HtmxDetails
 
 from serverless_lab.cloud.core.errors import AwsError
 from serverless_lab.cloud.esm import backend as esm_backend
+from serverless_lab.cloud.esm.models import EventSourceMapping
 from serverless_lab.sandboxes.models import Sandbox
 
 from . import backend, console, selectors
@@ -365,7 +366,9 @@ def function_delete(request: HttpRequest, sandbox_id: int, name: str) -> HttpRes
 # --- triggers (event source mappings; what else invokes the function) ---------------------------
 
 
-def _own_mapping(request: HttpRequest, sandbox_id: int, name: str, uuid: str) -> tuple[Sandbox, Function, Any]:
+def _own_mapping(
+    request: HttpRequest, sandbox_id: int, name: str, uuid: str
+) -> tuple[Sandbox, Function, EventSourceMapping]:
     sandbox, function = _own_function(request, sandbox_id, name)
     try:
         mapping = esm_backend.get_event_source_mapping(sandbox=sandbox, uuid=uuid)
@@ -407,8 +410,8 @@ def function_triggers(request: HtmxHttpRequest, sandbox_id: int, name: str) -> H
             form.add_lambda_error(error.message)
         else:
             state = "enabled" if mapping.enabled else "disabled"
-            name = selectors.source_name(mapping.event_source_arn)
-            messages.success(request, f"Trigger added ({state}): {name} → {function.name}.")
+            source = selectors.source_name(mapping.event_source_arn)
+            messages.success(request, f"Trigger added ({state}): {source} → {function.name}.")
             return redirect("lambda:triggers", sandbox.pk, function.name)
     context = _triggers_context(sandbox, function, form=form, sources=sources)
     return render(request, "lambda/triggers.html", context, status=400 if form.errors else 200)
@@ -421,7 +424,7 @@ def trigger_toggle(request: HtmxHttpRequest, sandbox_id: int, name: str, uuid: s
     form = TriggerToggleForm(request.POST)
     changed = False
     if form.is_valid():
-        name = selectors.source_name(mapping.event_source_arn)
+        source = selectors.source_name(mapping.event_source_arn)
         try:
             esm_backend.update_event_source_mapping(
                 sandbox=sandbox, uuid=uuid, params={"Enabled": form.cleaned_data["enabled"]}
@@ -431,9 +434,9 @@ def trigger_toggle(request: HtmxHttpRequest, sandbox_id: int, name: str, uuid: s
         else:
             changed = True
             note = (
-                f"Trigger from {name} enabled: its poller reads again."
+                f"Trigger from {source} enabled: its poller reads again."
                 if form.cleaned_data["enabled"]
-                else f"Trigger from {name} disabled: nothing new is read (a batch already running finishes)."
+                else f"Trigger from {source} disabled: nothing new is read (a batch already running finishes)."
             )
     else:
         note = "Choose to enable or disable the trigger."
@@ -450,8 +453,8 @@ def trigger_delete(request: HttpRequest, sandbox_id: int, name: str, uuid: str) 
     sandbox, function, mapping = _own_mapping(request, sandbox_id, name, uuid)
     if request.method == "POST":
         esm_backend.delete_event_source_mapping(sandbox=sandbox, uuid=uuid)
-        name = selectors.source_name(mapping.event_source_arn)
-        messages.success(request, f"Trigger deleted: {name} no longer invokes {function.name}.")
+        source = selectors.source_name(mapping.event_source_arn)
+        messages.success(request, f"Trigger deleted: {source} no longer invokes {function.name}.")
         return redirect("lambda:triggers", sandbox.pk, function.name)
     rows = selectors.triggers(sandbox=sandbox, function=function).mappings
     row = next(r for r in rows if r.uuid == str(mapping.uuid))
