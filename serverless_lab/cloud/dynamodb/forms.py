@@ -57,6 +57,38 @@ class TableCreateForm(forms.Form):
             return None
         return {"ReadCapacityUnits": data["read_capacity"] or 5, "WriteCapacityUnits": data["write_capacity"] or 5}
 
+    def create_table_parameters(self, indexes: Any) -> dict[str, Any] | None:
+        """``backend.create_table``'s keyword arguments (but ``sandbox``) from this form and its index
+        formset, or None with the errors added when either is invalid or an attribute gets two types."""
+        if not (self.is_valid() and indexes.is_valid()):
+            return None
+        data = self.cleaned_data
+        attributes = {data["hash_key"]: data["hash_type"]}
+        key_schema = [{"AttributeName": data["hash_key"], "KeyType": "HASH"}]
+        if data["range_key"]:
+            if data["range_key"] in attributes:
+                self.add_error("range_key", "The sort key must differ from the partition key.")
+                return None
+            attributes[data["range_key"]] = data["range_type"]
+            key_schema.append({"AttributeName": data["range_key"], "KeyType": "RANGE"})
+        gsis = []
+        for index_form in indexes:
+            gsi = index_form.index(attributes, self.throughput())
+            if gsi is None and index_form.errors:
+                return None
+            if gsi is not None:
+                gsis.append(gsi)
+        view_type = data["stream_view_type"]
+        return {
+            "name": data["name"],
+            "key_schema": key_schema,
+            "attribute_definitions": [{"AttributeName": n, "AttributeType": t} for n, t in attributes.items()],
+            "global_indexes": gsis,
+            "billing_mode": data["billing_mode"],
+            "provisioned_throughput": self.throughput(),
+            "stream_specification": {"StreamEnabled": True, "StreamViewType": view_type} if view_type else None,
+        }
+
 
 class IndexForm(forms.Form):
     """One global secondary index of the create-table form; a blank row is no index."""
@@ -84,6 +116,31 @@ class IndexForm(forms.Form):
     def included(self) -> list[str]:
         text = self.cleaned_data.get("non_key_attributes") or ""
         return [name.strip() for name in text.split(",") if name.strip()]
+
+    def index(self, attributes: dict[str, str], throughput: dict[str, int] | None) -> dict[str, Any] | None:
+        """The GlobalSecondaryIndex this row describes (None for a blank row, or with an error added
+        when a key attribute already has another type); records its key attributes in ``attributes``."""
+        index = self.cleaned_data
+        if not index or not index.get("index_name"):
+            return None
+        for field, type_field in (("hash_key", "hash_type"), ("range_key", "range_type")):
+            name, kind = index[field], index[type_field]
+            if not name:
+                continue
+            if attributes.get(name, kind) != kind:
+                self.add_error(field, f"{name} is already a {attributes[name]} key attribute.")
+                return None
+            attributes[name] = kind
+        schema = [{"AttributeName": index["hash_key"], "KeyType": "HASH"}]
+        if index["range_key"]:
+            schema.append({"AttributeName": index["range_key"], "KeyType": "RANGE"})
+        projection: dict[str, Any] = {"ProjectionType": index["projection"]}
+        if index["projection"] == "INCLUDE":
+            projection["NonKeyAttributes"] = self.included()
+        gsi: dict[str, Any] = {"IndexName": index["index_name"], "KeySchema": schema, "Projection": projection}
+        if throughput:
+            gsi["ProvisionedThroughput"] = throughput
+        return gsi
 
 
 IndexFormSet = forms.formset_factory(IndexForm, extra=2, max_num=5, validate_max=True)

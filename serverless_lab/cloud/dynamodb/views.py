@@ -87,71 +87,24 @@ def _context(sandbox: Sandbox, table: selectors.TableRow, tab: str, **extra: Any
 # --- tables -----------------------------------------------------------------------------------
 
 
-def _create_table(sandbox: Sandbox, form: TableCreateForm, indexes: Any) -> str | None:
-    """Create the table the forms describe; the backend's error message, or None on success."""
-    data = form.cleaned_data
-    attributes = {data["hash_key"]: data["hash_type"]}
-    key_schema = [{"AttributeName": data["hash_key"], "KeyType": "HASH"}]
-    if data["range_key"]:
-        if data["range_key"] in attributes:
-            form.add_error("range_key", "The sort key must differ from the partition key.")
-            return ""
-        attributes[data["range_key"]] = data["range_type"]
-        key_schema.append({"AttributeName": data["range_key"], "KeyType": "RANGE"})
-    gsis = []
-    for index_form in indexes:
-        index = index_form.cleaned_data
-        if not index or not index.get("index_name"):
-            continue
-        schema = [{"AttributeName": index["hash_key"], "KeyType": "HASH"}]
-        for name, kind in ((index["hash_key"], index["hash_type"]), (index["range_key"], index["range_type"])):
-            if not name:
-                continue
-            if attributes.get(name, kind) != kind:
-                index_form.add_error("hash_key" if name == index["hash_key"] else "range_key",
-                                     f"{name} is already a {attributes[name]} key attribute.")
-                return ""
-            attributes[name] = kind
-        if index["range_key"]:
-            schema.append({"AttributeName": index["range_key"], "KeyType": "RANGE"})
-        projection: Doc = {"ProjectionType": index["projection"]}
-        if index["projection"] == "INCLUDE":
-            projection["NonKeyAttributes"] = index_form.included()
-        gsi: Doc = {"IndexName": index["index_name"], "KeySchema": schema, "Projection": projection}
-        if form.throughput():
-            gsi["ProvisionedThroughput"] = form.throughput()
-        gsis.append(gsi)
-    view_type = data["stream_view_type"]
-    try:
-        with _console_call(sandbox, data["name"], "CreateTable"):
-            backend.create_table(
-                sandbox=sandbox,
-                name=data["name"],
-                key_schema=key_schema,
-                attribute_definitions=[{"AttributeName": n, "AttributeType": t} for n, t in attributes.items()],
-                global_indexes=gsis,
-                billing_mode=data["billing_mode"],
-                provisioned_throughput=form.throughput(),
-                stream_specification={"StreamEnabled": True, "StreamViewType": view_type} if view_type else None,
-            )
-    except AwsError as error:
-        return _error_text(error)
-    return None
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
 def table_list(request: HttpRequest, sandbox_id: int) -> HttpResponse:
     sandbox = _own_sandbox(request, sandbox_id)
     form = TableCreateForm(request.POST or None)
     indexes = IndexFormSet(request.POST or None, prefix="gsi")
-    if request.method == "POST" and form.is_valid() and indexes.is_valid():
-        error = _create_table(sandbox, form, indexes)
-        if error is None:
-            messages.success(request, f"Table {form.cleaned_data['name']} created.")
-            return redirect("dynamodb:table", sandbox.pk, form.cleaned_data["name"])
-        if error:
-            form.add_error("name" if "tableName" in error or "already exists" in error else None, error)
+    parameters = form.create_table_parameters(indexes) if request.method == "POST" else None
+    if parameters is not None:
+        name = parameters["name"]
+        try:
+            with _console_call(sandbox, name, "CreateTable"):
+                backend.create_table(sandbox=sandbox, **parameters)
+        except AwsError as error:
+            form.add_error("name" if error.code == "ResourceInUseException" or "tableName" in error.message else None,
+                           _error_text(error))
+        else:
+            messages.success(request, f"Table {name} created.")
+            return redirect("dynamodb:table", sandbox.pk, name)
     invalid = bool(form.errors or any(f.errors for f in indexes) or indexes.non_form_errors())
     context = {
         "sandbox": sandbox,
