@@ -292,6 +292,27 @@ def _authenticate_and_run(
     return call
 
 
+def _confirm_subscription_unsigned(aws_request: AwsRequest, query_params: dict[str, str], request_id: str) -> _Call:
+    """SNS's SubscribeURL, visited unsigned (a browser, an HTTP subscriber) as on AWS: the
+    subscription's Token (64 random hex digits) is the credential, the TopicArn names the account."""
+    registration = registry.by_signing_name("sns")[0]
+    topic_arn, token = query_params.get("TopicArn", ""), query_params.get("Token", "")
+    parts = topic_arn.split(":")
+    sandbox = Sandbox.objects.filter(account_id=parts[4]).first() if len(parts) == 6 and token else None
+    if sandbox is None:
+        raise AwsError("Invalid parameter: Token", code="InvalidParameter", status=400)
+    if _over_rate_limit(sandbox):
+        raise _auth_error(registration, "throttled")
+    operation_model = load_service_model("sns").operation_model("ConfirmSubscription")
+    method_fn = registry.handler_method(registration, "ConfirmSubscription")
+    ctx = registry.RequestContext(
+        sandbox=sandbox, service="sns", operation="ConfirmSubscription", region=parts[3] or sandbox.region,
+        request_id=request_id, request=aws_request,
+    )
+    params = {"TopicArn": topic_arn, "Token": token}
+    return _Call(ctx, params, operation_model, method_fn, pending=False, result=method_fn(ctx, params))
+
+
 @csrf_exempt
 async def aws_endpoint(request: HttpRequest, path: str = "") -> HttpResponse:
     request_id = str(uuid.uuid4())
@@ -323,6 +344,11 @@ async def aws_endpoint(request: HttpRequest, path: str = "") -> HttpResponse:
             if registration is not None and hasattr(registration.handler, "preflight"):
                 headers = await _run_sync(registration.handler.preflight, aws_request)
                 return _http_response(200, headers, b"")
+        if info is None and method == "GET" and not path and query_params.get("Action") == "ConfirmSubscription":
+            registration = registry.by_signing_name("sns")[0]
+            call = await _run_sync(_confirm_subscription_unsigned, aws_request, query_params, request_id)
+            response = serialize_result(call.operation_model, call.result or {}, request_id=request_id)
+            return _http_response(response.status, response.headers, response.body)
         if info is None:
             raise _auth_error(registration, "missing")
         if registration is None:

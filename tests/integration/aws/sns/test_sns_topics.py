@@ -113,3 +113,25 @@ def test_subscribe_refuses_bad_and_foreign_endpoints(sns):
         with pytest.raises(ClientError) as excinfo:
             sns.subscribe(TopicArn=topic, Protocol=protocol, Endpoint=endpoint)
         assert error_of(excinfo)[0] == "InvalidParameter", (protocol, endpoint)
+
+
+def test_the_subscribe_url_confirms_when_visited_unsigned(sns, cast, live_lab):
+    import requests
+
+    topic = sns.create_topic(Name="visits")["TopicArn"]
+    sns.subscribe(TopicArn=topic, Protocol="email-json", Endpoint="carol@example.com")
+    doc = json.loads(InboxMessage.objects.get(protocol="email-json", endpoint="carol@example.com").body)
+    assert doc["SubscribeURL"].startswith(live_lab.url + "/aws/?Action=ConfirmSubscription")
+
+    wrong = requests.get(doc["SubscribeURL"].replace(doc["Token"], "0" * 64), timeout=10)
+    assert wrong.status_code == 400 and "<Code>InvalidParameter</Code>" in wrong.text
+
+    visited = requests.get(doc["SubscribeURL"], timeout=10)
+    assert visited.status_code == 200 and "<ConfirmSubscriptionResult>" in visited.text
+    listed = sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]
+    assert len(listed) == 1 and listed[0]["SubscriptionArn"] in visited.text
+    attributes = sns.get_subscription_attributes(SubscriptionArn=listed[0]["SubscriptionArn"])["Attributes"]
+    assert attributes["PendingConfirmation"] == "false"
+
+    unsigned_other_action = requests.get(f"{live_lab.url}/aws/?Action=ListTopics", timeout=10)
+    assert unsigned_other_action.status_code == 403
