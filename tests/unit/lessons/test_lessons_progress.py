@@ -143,6 +143,13 @@ def test_submitting_queues_an_attempt_on_the_newest_sandbox(client, loaded, cast
     assert f'hx-get="/lessons/attempts/{attempt.pk}/"' in response.content.decode()
 
 
+def test_a_service_lesson_links_to_that_service_s_console_in_the_student_s_sandbox(client, loaded, cast):
+    client.force_login(cast.alice)
+    html = client.get(reverse("lessons:detail", args=["amazon-s3"])).content.decode()
+    assert f'<a href="{reverse("s3:buckets", args=[cast.sandbox.pk])}">S3 console</a>' in html
+    assert f'<a href="{reverse("sandboxes:detail", args=[cast.sandbox.pk])}">sandbox page</a>' in html
+
+
 def test_hints_are_revealed_one_at_a_time(client, loaded, cast):
     client.force_login(cast.alice)
     url = reverse("lessons:exercise_hints", args=["wis-first-bucket"])
