@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import RequestDataTooBig
-from django.db import close_old_connections
+from django.db import close_old_connections, connections
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
@@ -94,15 +95,26 @@ def _protocol_family(protocol: str) -> str:
     return {"ec2": "query", "query": "query", "json": "json"}.get(protocol, protocol)
 
 
+# A pool thread whose connection answered less than this many seconds ago skips Django's health
+# check (a ``SELECT 1`` round trip before every request's first query).
+_HEALTHY_FOR_S = 5.0
+_thread_state = threading.local()
+
+
 def _run_sync(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """Run ORM code off the event loop in a thread pool (not the single thread-sensitive thread),
     managing the thread's DB connection the way Django does around a request."""
 
     def call() -> Any:
         close_old_connections()
+        db = connections["default"]
+        if db.connection is not None and time.monotonic() - getattr(_thread_state, "ok_at", -_HEALTHY_FOR_S) < _HEALTHY_FOR_S:
+            db.health_check_done = True
         try:
             return fn(*args, **kwargs)
         finally:
+            if db.connection is not None and not db.errors_occurred:
+                _thread_state.ok_at = time.monotonic()
             close_old_connections()
 
     return sync_to_async(call, thread_sensitive=False)()
