@@ -48,7 +48,19 @@ def sandbox_list(request: HttpRequest) -> HttpResponse:
 @login_required
 def sandbox_detail(request: HttpRequest, pk: int) -> HttpResponse:
     sandbox = _own_sandbox(request, pk)
-    return render(request, "sandboxes/detail.html", {"sandbox": sandbox, "rename_form": RenameForm(initial={"name": sandbox.name})})
+    context = {
+        "sandbox": sandbox,
+        "rename_form": RenameForm(initial={"name": sandbox.name}),
+        "usage": _usage(sandbox),
+    }
+    return render(request, "sandboxes/detail.html", context)
+
+
+def _usage(sandbox: Sandbox) -> dict[str, int]:
+    """How much of its quotas the sandbox uses, for the Quotas card's bars."""
+    from serverless_lab.cloud.s3.backend import storage_used
+
+    return {"functions": sandbox.lambda_functions.count(), "storage_bytes": storage_used(sandbox)}
 
 
 @login_required

@@ -74,3 +74,16 @@ def test_delete_needs_the_typed_name(client, cast):
     response = client.post(reverse("sandboxes:delete", args=[cast.sandbox.pk]), {"confirm_name": "alice-sandbox"})
     assert response.status_code == 302
     assert not Sandbox.objects.filter(pk=cast.sandbox.pk).exists()
+
+
+def test_the_sandbox_page_shows_quota_use_and_each_console_s_count(client, cast):
+    from serverless_lab.cloud.s3 import backend as s3_backend
+
+    s3_backend.create_bucket(sandbox=cast.sandbox, name="quota-bars", region=cast.sandbox.region)
+    client.force_login(cast.alice)
+    html = client.get(reverse("sandboxes:detail", args=[cast.sandbox.pk])).content.decode()
+    assert f'value="0" max="{cast.sandbox.max_functions}" aria-label="Lambda functions used"' in html
+    assert f"0 of {cast.sandbox.max_functions}" in html
+    assert 'aria-label="Storage used"' in html
+    assert 'S3 buckets <span class="console-count">1</span>' in html
+    assert f'href="{reverse("tracing:trace-list", args=[cast.sandbox.pk])}">Traces</a>' in html
