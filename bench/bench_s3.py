@@ -1,11 +1,17 @@
 """S3 benchmark: Serverless Lab against moto_server, side by side, through boto3 over loopback HTTP.
 
-    .venv/bin/python bench/bench_s3.py [--small 300] [--large 40] [--lists 30]
+    .venv/bin/python bench/bench_s3.py [--small 300] [--large 40] [--lists 30] [--rounds 5]
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/serverless_lab REDIS_URL=redis://127.0.0.1:6379/0 \\
+        .venv/bin/python bench/bench_s3.py
 
-Starts both servers itself on free loopback ports: ours as uvicorn on a fresh LAB_VAR_DIR (SQLite,
-filesystem storage that fsyncs every object), moto_server in memory. Prints p50/p99 latency and
-ops/s for put/get of 1 KiB and 1 MiB objects and list_objects_v2 of 1,000 keys, and our p50 as a
-ratio of moto's (lower is better; the issue's target is <= 1.0x).
+Starts both servers itself on free loopback ports: ours as uvicorn with filesystem storage that
+fsyncs every object under a fresh LAB_VAR_DIR, moto_server in memory. Without DATABASE_URL ours
+runs on SQLite in that var dir; with it (PostgreSQL, what CI and deployments use) on a throwaway
+database ``<name>_bench_s3_<pid>`` next to the one named, dropped afterwards, and with REDIS_URL on
+Redis under its own key prefix. Each operation runs in ``--rounds`` alternating blocks (lab, moto,
+lab, …) so load from elsewhere on the machine falls on both alike. Prints p50/p99 latency and ops/s
+for put/get of 1 KiB and 1 MiB objects and list_objects_v2 of 1,000 keys, and our p50 as a ratio
+of moto's (lower is better; the issue's target is <= 1.0x).
 """
 
 from __future__ import annotations
@@ -15,10 +21,11 @@ import os
 import statistics
 import sys
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import boto3
 from botocore.config import Config
@@ -28,15 +35,53 @@ from harness import bench_sandbox, free_port, moto, percentile, process, timed, 
 
 
 @contextmanager
-def serverless_lab(workdir: Path) -> Iterator[tuple[str, dict[str, str]]]:
-    """Our server on a fresh var dir; yields the endpoint URL and a sandbox's credentials."""
+def bench_database(url: str) -> Iterator[str]:
+    """A fresh, empty database next to the one in ``url`` (dropped afterwards); yields its URL."""
+    import psycopg
+
+    parts = urlsplit(url)
+    name = f"{parts.path.lstrip('/')}_bench_s3_{os.getpid()}"
+    admin = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield urlunsplit(parts._replace(path=f"/{name}"))
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def drop_redis_keys(url: str, prefix: str) -> None:
+    import redis
+
+    client = redis.Redis.from_url(url)
+    for key in client.scan_iter(f"{prefix}*"):
+        client.delete(key)
+
+
+@contextmanager
+def serverless_lab(workdir: Path) -> Iterator[tuple[str, dict[str, str], str]]:
+    """Our server on a fresh var dir (and database); yields the endpoint URL, a sandbox's
+    credentials and the name of the database it runs on."""
+    database_url, redis_url = os.environ.get("DATABASE_URL"), os.environ.get("REDIS_URL")
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "MEDIA_ROOT")}
     env |= {"LAB_VAR_DIR": str(workdir / "var"), "LAB_PUBLIC_URL": f"http://127.0.0.1:{port}", "LOG_LEVEL": "WARNING"}
-    credentials = bench_sandbox(env)
-    with process(uvicorn(port), env, workdir / "lab.log"):
-        wait(port)
-        yield f"http://127.0.0.1:{port}/aws/", credentials
+    prefix = f"bench-s3-{os.getpid()}"
+    if redis_url:
+        env |= {"REDIS_URL": redis_url, "LAB_REDIS_PREFIX": prefix}
+    try:
+        with bench_database(database_url) if database_url else nullcontext("") as url:
+            if url:
+                env["DATABASE_URL"] = url
+            credentials = bench_sandbox(env)
+            with process(uvicorn(port), env, workdir / "lab.log"):
+                wait(port)
+                yield f"http://127.0.0.1:{port}/aws/", credentials, "PostgreSQL" if url else "SQLite"
+    finally:
+        if redis_url:
+            drop_redis_keys(redis_url, prefix)
 
 
 def client(endpoint: str, key: str, secret: str) -> Any:
@@ -50,21 +95,40 @@ def client(endpoint: str, key: str, secret: str) -> Any:
     )
 
 
-def run_suite(s3: Any, args: argparse.Namespace) -> dict[str, list[float]]:
+Suite = dict[str, tuple[int, Callable[[int], Any]]]  # operation -> (calls, call(i))
+
+
+def operations(s3: Any, args: argparse.Namespace) -> Suite:
+    """The timed calls against one server (its buckets made and the listed one filled first)."""
     s3.create_bucket(Bucket="bench-bucket")
-    small, large = os.urandom(1024), os.urandom(1024 * 1024)
-    results = {
-        "put 1 KiB": timed(args.small, lambda i: s3.put_object(Bucket="bench-bucket", Key=f"small/{i}", Body=small)),
-        "get 1 KiB": timed(args.small, lambda i: s3.get_object(Bucket="bench-bucket", Key=f"small/{i}")["Body"].read()),
-        "put 1 MiB": timed(args.large, lambda i: s3.put_object(Bucket="bench-bucket", Key=f"large/{i}", Body=large)),
-        "get 1 MiB": timed(args.large, lambda i: s3.get_object(Bucket="bench-bucket", Key=f"large/{i}")["Body"].read()),
-    }
     s3.create_bucket(Bucket="bench-list")
     for i in range(1000):
         s3.put_object(Bucket="bench-list", Key=f"k/{i:04d}", Body=b"x")
-    results["list_objects_v2 1,000 keys"] = timed(
-        args.lists, lambda i: s3.list_objects_v2(Bucket="bench-list")["KeyCount"] == 1000 or sys.exit("short listing")
-    )
+    small, large = os.urandom(1024), os.urandom(1024 * 1024)
+
+    def listing(i: int) -> None:
+        if s3.list_objects_v2(Bucket="bench-list")["KeyCount"] != 1000:
+            sys.exit("short listing")
+
+    return {
+        "put 1 KiB": (args.small, lambda i: s3.put_object(Bucket="bench-bucket", Key=f"small/{i}", Body=small)),
+        "get 1 KiB": (args.small, lambda i: s3.get_object(Bucket="bench-bucket", Key=f"small/{i}")["Body"].read()),
+        "put 1 MiB": (args.large, lambda i: s3.put_object(Bucket="bench-bucket", Key=f"large/{i}", Body=large)),
+        "get 1 MiB": (args.large, lambda i: s3.get_object(Bucket="bench-bucket", Key=f"large/{i}")["Body"].read()),
+        "list_objects_v2 1,000 keys": (args.lists, listing),
+    }
+
+
+def interleaved(suites: dict[str, Suite], rounds: int) -> dict[str, dict[str, list[float]]]:
+    """Each operation in ``rounds`` alternating blocks per server; a get reads keys its put wrote."""
+    results: dict[str, dict[str, list[float]]] = {name: {} for name in suites}
+    for operation, (count, _) in next(iter(suites.values())).items():
+        block = max(1, count // rounds)
+        for first in range(0, block * rounds, block):
+            for name, suite in suites.items():
+                call = suite[operation][1]
+                samples = timed(block, lambda i, call=call, first=first: call(first + i))
+                results[name].setdefault(operation, []).extend(samples)
     return results
 
 
@@ -73,19 +137,24 @@ def main() -> None:
     parser.add_argument("--small", type=int, default=300, help="1 KiB puts and gets")
     parser.add_argument("--large", type=int, default=40, help="1 MiB puts and gets")
     parser.add_argument("--lists", type=int, default=30, help="list_objects_v2 calls over 1,000 keys")
+    parser.add_argument("--rounds", type=int, default=5, help="alternating blocks per operation")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-s3-") as tmp:
         workdir = Path(tmp)
-        with serverless_lab(workdir) as (endpoint, creds):
-            ours = run_suite(client(endpoint, creds["access_key_id"], creds["secret_access_key"]), args)
-        with moto(workdir) as endpoint:
-            theirs = run_suite(client(endpoint, "testing", "testing"), args)
+        with serverless_lab(workdir) as (endpoint, creds, database), moto(workdir) as moto_endpoint:
+            suites = {
+                "lab": operations(client(endpoint, creds["access_key_id"], creds["secret_access_key"]), args),
+                "moto": operations(client(moto_endpoint, "testing", "testing"), args),
+            }
+            results = interleaved(suites, args.rounds)
+    load = os.getloadavg()
+    print(f"lab on {database}, {args.rounds} alternating rounds, load average " + " / ".join(f"{n:.1f}" for n in load))
     columns = ("lab p50", "lab p99", "lab op/s", "moto p50", "moto p99", "moto op/s", "p50 ratio")
     header = f"{'operation':<28} " + " ".join(f"{column:>9}" for column in columns)
     print(header)
     print("-" * len(header))
-    for name, samples in ours.items():
-        other = theirs[name]
+    for name, samples in results["lab"].items():
+        other = results["moto"][name]
         p50, q50 = statistics.median(samples), statistics.median(other)
         lab = f"{p50 * 1000:>7.2f}ms {percentile(samples, 0.99) * 1000:>7.2f}ms {len(samples) / sum(samples):>9.0f}"
         ref = f"{q50 * 1000:>7.2f}ms {percentile(other, 0.99) * 1000:>7.2f}ms {len(other) / sum(other):>9.0f}"
