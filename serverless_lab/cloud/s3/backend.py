@@ -16,7 +16,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
+from django.db.models import Q, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from serverless_lab.sandboxes.models import Sandbox
@@ -35,10 +36,16 @@ def max_object_bytes(sandbox: Sandbox) -> int:
 
 
 def storage_used(sandbox: Sandbox) -> int:
-    """Bytes the sandbox holds: every object version plus the parts of unfinished uploads."""
-    objects = Object.objects.filter(sandbox=sandbox).aggregate(total=Sum("size"))["total"] or 0
-    parts = Part.objects.filter(sandbox=sandbox).aggregate(total=Sum("size"))["total"] or 0
-    return objects + parts
+    """Bytes the sandbox holds: every object version plus the parts of unfinished uploads (one query)."""
+
+    def total(model: type[Object] | type[Part]) -> Subquery:
+        rows = model.objects.filter(sandbox=sandbox).order_by().values("sandbox").annotate(total=Sum("size"))
+        return Subquery(rows.values("total"))
+
+    used = Sandbox.objects.filter(pk=sandbox.pk).values_list(
+        Coalesce(total(Object), 0) + Coalesce(total(Part), 0), flat=True
+    )
+    return int(used.first() or 0)
 
 
 def _check_quota(sandbox: Sandbox, size: int) -> None:
@@ -282,24 +289,32 @@ def _store_version(
 
 
 def _insert_version(bucket: Bucket, key: str, *, is_delete_marker: bool) -> Object:
-    """An unsaved new latest version of ``key``; the caller holds the bucket's row lock."""
+    """An unsaved new latest version of ``key``; the caller holds the bucket's row lock.
+
+    Without versioning (or suspended) the new version replaces the "null" one: it takes over that
+    row, so saving it is one UPDATE rather than a DELETE and an INSERT, and the old bytes go after
+    commit. Any other latest version stops being the latest.
+    """
     versioned = bucket.versioning == "Enabled"
-    version_id = _new_version_id() if versioned else NULL_VERSION
-    if not versioned:
-        replaced = Object.objects.filter(bucket=bucket, key=key, version_id=NULL_VERSION).first()
-        if replaced is not None:
-            storage.delete_on_commit([replaced.storage_name])
-            replaced.delete()
-    Object.objects.filter(bucket=bucket, key=key, is_latest=True).update(is_latest=False)
-    return Object(
+    current = Object.objects.filter(bucket=bucket, key=key).filter(Q(is_latest=True) | Q(version_id=NULL_VERSION))
+    current_rows = list(current.only("pk", "version_id", "is_latest", "storage_name"))
+    replaced = None if versioned else next((row for row in current_rows if row.version_id == NULL_VERSION), None)
+    stale = [row.pk for row in current_rows if row.is_latest and row is not replaced]
+    if stale:
+        Object.objects.filter(pk__in=stale).update(is_latest=False)
+    obj = Object(
         sandbox_id=bucket.sandbox_id,
         bucket=bucket,
         key=key,
-        version_id=version_id,
+        version_id=_new_version_id() if versioned else NULL_VERSION,
         is_latest=True,
         is_delete_marker=is_delete_marker,
         last_modified=timezone.now(),
     )
+    if replaced is not None:
+        storage.delete_on_commit([replaced.storage_name])
+        obj.pk = replaced.pk
+    return obj
 
 
 def put_object(
@@ -325,10 +340,13 @@ def put_object(
 
 def get_object(*, sandbox: Sandbox, bucket_name: str, key: str, version_id: str | None = None) -> Object:
     """The current (or the given) version of ``key``; a delete marker reads as NoSuchKey."""
-    _refuse_nul(key=key, versionId=version_id)
-    bucket = get_bucket(sandbox=sandbox, name=bucket_name)
+    _refuse_nul(key=key, versionId=version_id, bucket=bucket_name)
+    # One query when the object is there; the bucket's own errors only when it is not.
+    rows = Object.objects.filter(bucket__name=bucket_name, bucket__sandbox=sandbox, key=key)
+    obj = (rows.filter(version_id=version_id) if version_id else rows.filter(is_latest=True)).first()
+    if obj is None:
+        get_bucket(sandbox=sandbox, name=bucket_name)
     if version_id:
-        obj = Object.objects.filter(bucket=bucket, key=key, version_id=version_id).first()
         if obj is None:
             if version_id != NULL_VERSION and len(version_id) != 32:
                 raise exceptions.InvalidArgument("Invalid version id specified", ArgumentName="versionId")
@@ -336,7 +354,6 @@ def get_object(*, sandbox: Sandbox, bucket_name: str, key: str, version_id: str 
         if obj.is_delete_marker:
             raise exceptions.MethodNotAllowed("GET")
         return obj
-    obj = Object.objects.filter(bucket=bucket, key=key, is_latest=True).first()
     if obj is None or obj.is_delete_marker:
         raise exceptions.NoSuchKey(key)
     return obj
