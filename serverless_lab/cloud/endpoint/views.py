@@ -19,6 +19,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
+import redis
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.cache import cache
@@ -38,6 +39,7 @@ from serverless_lab.cloud.core.protocol import (
     serialize_error,
     serialize_result,
 )
+from serverless_lab.ops.redis_pool import SharedConnectionPool
 from serverless_lab.sandboxes.models import Sandbox
 from serverless_lab.sandboxes.selectors import sandbox_by_access_key
 from serverless_lab.tracing.recorder import EndpointHop, endpoint_hop_begin
@@ -225,8 +227,14 @@ def _auth_error(registration: registry.Registration | None, kind: str, message: 
 
 
 def _over_rate_limit(sandbox: Sandbox) -> bool:
-    """A fixed one-second window per sandbox, counted in the shared cache (Redis)."""
+    """A fixed one-second window per sandbox, counted in Redis (in the local cache without REDIS_URL)."""
     key = f"aws-rps:{sandbox.pk}:{int(time.time())}"
+    if settings.REDIS_URL:
+        # INCR and EXPIRE in one round trip, where cache.add and cache.incr take three.
+        client = redis.Redis(connection_pool=SharedConnectionPool.from_url(settings.REDIS_URL))
+        prefixed = f"{settings.REDIS_PREFIX}:{key}"
+        count, _ = client.pipeline(transaction=False).incr(prefixed).expire(prefixed, 2).execute()
+        return count > sandbox.max_requests_per_second
     cache.add(key, 0, timeout=2)
     try:
         return cache.incr(key) > sandbox.max_requests_per_second
