@@ -16,7 +16,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q, Subquery, Sum
+from django.db.models import Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -35,24 +35,29 @@ def max_object_bytes(sandbox: Sandbox) -> int:
     return min(getattr(settings, "LAB_S3_MAX_OBJECT_BYTES", DEFAULT_MAX_OBJECT_BYTES), sandbox.max_storage_bytes)
 
 
-def storage_used(sandbox: Sandbox) -> int:
-    """Bytes the sandbox holds: every object version plus the parts of unfinished uploads (one query)."""
+def _storage_used_expression(sandbox: Sandbox) -> Any:
+    """SQL for the bytes the sandbox holds: every object version plus the parts of unfinished uploads."""
 
     def total(model: type[Object] | type[Part]) -> Subquery:
         rows = model.objects.filter(sandbox=sandbox).order_by().values("sandbox").annotate(total=Sum("size"))
         return Subquery(rows.values("total"))
 
-    used = Sandbox.objects.filter(pk=sandbox.pk).values_list(
-        Coalesce(total(Object), 0) + Coalesce(total(Part), 0), flat=True
-    )
+    return Coalesce(total(Object), 0) + Coalesce(total(Part), 0)
+
+
+def storage_used(sandbox: Sandbox) -> int:
+    """Bytes the sandbox holds: every object version plus the parts of unfinished uploads."""
+    used = Sandbox.objects.filter(pk=sandbox.pk).values_list(_storage_used_expression(sandbox), flat=True)
     return int(used.first() or 0)
 
 
-def _check_quota(sandbox: Sandbox, size: int) -> None:
+def _check_quota(sandbox: Sandbox, size: int, used: int | None = None) -> None:
+    """``used``: the sandbox's storage_used when the caller already has it."""
     limit = max_object_bytes(sandbox)
     if size > limit:
         raise exceptions.EntityTooLarge(size, limit)
-    used = storage_used(sandbox)
+    if used is None:
+        used = storage_used(sandbox)
     if used + size > sandbox.max_storage_bytes:
         raise exceptions.QuotaExceeded(used, size, sandbox.max_storage_bytes)
 
@@ -80,8 +85,18 @@ def _new_version_id() -> str:
 
 def get_bucket(*, sandbox: Sandbox, name: str) -> Bucket:
     """The sandbox's bucket ``name``: NoSuchBucket if nobody has it, AccessDenied if another sandbox does."""
+    return _owned(sandbox, name, Bucket.objects.filter(name=name))
+
+
+def _bucket_and_storage_used(sandbox: Sandbox, name: str) -> tuple[Bucket, int]:
+    """:func:`get_bucket` and :func:`storage_used` in one query, a write's first round trip."""
+    bucket = _owned(sandbox, name, Bucket.objects.filter(name=name).annotate(used=_storage_used_expression(sandbox)))
+    return bucket, int(bucket.used or 0)  # type: ignore[attr-defined]
+
+
+def _owned(sandbox: Sandbox, name: str, rows: QuerySet[Bucket]) -> Bucket:
     _refuse_nul(bucket=name)
-    bucket = Bucket.objects.filter(name=name).first()
+    bucket = rows.first()
     if bucket is None:
         raise exceptions.NoSuchBucket(name)
     if bucket.sandbox_id != sandbox.pk:
@@ -321,11 +336,11 @@ def put_object(
     *, sandbox: Sandbox, bucket_name: str, key: str, body: bytes, fields: ObjectFields, content_md5: str | None = None
 ) -> Object:
     _check_key(key)
-    bucket = get_bucket(sandbox=sandbox, name=bucket_name)
+    bucket, used = _bucket_and_storage_used(sandbox, bucket_name)
     if content_md5 is not None and not logic.content_md5_matches(content_md5, body):
         raise exceptions.InvalidDigest()
     _check_tags(fields.tags)
-    _check_quota(sandbox, len(body))
+    _check_quota(sandbox, len(body), used)
     name = storage.save_bytes(sandbox.pk, body)
     return _store_version(
         sandbox=sandbox,
