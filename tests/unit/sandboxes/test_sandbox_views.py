@@ -56,6 +56,9 @@ def test_rename_through_htmx_returns_the_title_partial(client, cast):
     assert response.status_code == 200
     assert 'id="sandbox-title"' in html and "dynamo-play" in html
     assert "<html" not in html
+    # The heading takes the focus, and the breadcrumb follows the new name (an out-of-band swap).
+    assert '<h1 tabindex="-1" autofocus>dynamo-play</h1>' in html
+    assert '<span aria-current="page" id="sandbox-crumb" hx-swap-oob="true">dynamo-play</span>' in html
 
 
 def test_rename_with_a_bad_name_shows_the_error_in_the_partial(client, cast):
