@@ -9,6 +9,7 @@ client sends can make it answer with a 500 page or a traceback.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
 import threading
@@ -226,12 +227,18 @@ def _auth_error(registration: registry.Registration | None, kind: str, message: 
     return AwsError(message, code=code, status=status)
 
 
+@functools.cache
+def _rate_client(url: str) -> redis.Redis:
+    """One client per process on the shared pool (thread-safe; building one per request costs CPU)."""
+    return redis.Redis(connection_pool=SharedConnectionPool.from_url(url))
+
+
 def _over_rate_limit(sandbox: Sandbox) -> bool:
     """A fixed one-second window per sandbox, counted in Redis (in the local cache without REDIS_URL)."""
     key = f"aws-rps:{sandbox.pk}:{int(time.time())}"
     if settings.REDIS_URL:
         # INCR and EXPIRE in one round trip, where cache.add and cache.incr take three.
-        client = redis.Redis(connection_pool=SharedConnectionPool.from_url(settings.REDIS_URL))
+        client = _rate_client(settings.REDIS_URL)
         prefixed = f"{settings.REDIS_PREFIX}:{key}"
         count, _ = client.pipeline(transaction=False).incr(prefixed).expire(prefixed, 2).execute()
         return count > sandbox.max_requests_per_second
