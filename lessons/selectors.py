@@ -326,13 +326,18 @@ def class_dashboard(*, classroom: Classroom) -> ClassDashboard:
 
 def _bar_layout(title: str, **extra: Any) -> dict[str, Any]:
     return {
-        "title": {"text": title},
+        "title": {"text": title, "x": 0, "xanchor": "left"},
         "margin": {"t": 70, "r": 10, "b": 90, "l": 60},
         "height": 340,
-        "legend": {"orientation": "h", "y": 1.12},
+        # Legend on the title's row, right-aligned, above the plot area (it covered the bars).
+        "legend": {"orientation": "h", "x": 1, "xanchor": "right", "y": 1.02, "yanchor": "bottom"},
         "xaxis": {"tickangle": -30, "automargin": True},
         **extra,
     }
+
+
+def _short(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _class_figures(
@@ -383,15 +388,26 @@ def _class_figures(
             "layout": _bar_layout(
                 "Attempts per student and exercise",
                 xaxis={"title": {"text": "attempts"}, "dtick": 1},
-                yaxis={"title": {"text": "student × exercise pairs"}, "tickformat": "d"},
+                # Whole-number ticks: small counts otherwise get fractional ticks printed as "1 1 1 0".
+                yaxis={"title": {"text": "student × exercise pairs"}, "tickformat": "d", "dtick": max(1, len(per_pair) // 8)},
             ),
         },
         "failing": {
-            "data": [{"type": "bar", "orientation": "h", "x": [n for _, n in top], "y": [k for k, _ in top]}],
+            "data": [
+                {
+                    "type": "bar",
+                    "orientation": "h",
+                    "x": [n for _, n in top],
+                    "y": [_short(k, 60) for k, _ in top],
+                    "hovertext": [k for k, _ in top],
+                    "hoverinfo": "text+x",
+                }
+            ],
             "layout": _bar_layout(
                 "Most common failing checks",
-                margin={"t": 40, "r": 10, "b": 40, "l": 320},
-                xaxis={"title": {"text": "failed runs"}},
+                margin={"t": 40, "r": 10, "b": 40, "l": 10},
+                xaxis={"title": {"text": "failed runs"}, "tickformat": "d"},
+                yaxis={"automargin": True},
             ),
         },
     }
