@@ -79,3 +79,25 @@ def test_a_stored_html_object_cannot_run_as_a_page_of_the_site(live_lab, cast):
     policy = response.headers["Content-Security-Policy"]
     assert policy.startswith("sandbox") and "script-src" not in policy and "default-src 'none'" in policy
     assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_a_body_that_does_not_match_its_signed_hash_is_refused(live_lab, cast):
+    from botocore.auth import S3SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    s3 = live_lab.client("s3", cast.sandbox)
+    s3.create_bucket(Bucket="tamper")
+    url = f"{live_lab.endpoint_url.rstrip('/')}/tamper/note.txt"
+    signed = AWSRequest(method="PUT", url=url, data=b"what the owner signed")
+    credentials = Credentials(cast.sandbox.access_key_id, cast.sandbox.secret_access_key)
+    S3SigV4Auth(credentials, "s3", cast.sandbox.region).add_auth(signed)
+    assert len(signed.headers["X-Amz-Content-SHA256"]) == 64
+
+    swapped = requests.put(url, data=b"what an attacker sent", headers=dict(signed.headers), timeout=15)
+    assert swapped.status_code == 400 and "<Code>XAmzContentSHA256Mismatch</Code>" in swapped.text
+    assert s3.list_objects_v2(Bucket="tamper")["KeyCount"] == 0
+
+    honest = requests.put(url, data=b"what the owner signed", headers=dict(signed.headers), timeout=15)
+    assert honest.status_code == 200
+    assert s3.get_object(Bucket="tamper", Key="note.txt")["Body"].read() == b"what the owner signed"

@@ -9,6 +9,7 @@ client sends can make it answer with a 500 page or a traceback.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import functools
 import logging
 import re
@@ -275,6 +276,18 @@ def _authenticate(aws_request: AwsRequest, full_path: str, query: str, info: aut
     return sandbox
 
 
+def _check_declared_payload_hash(aws_request: AwsRequest) -> None:
+    """A signature covers the *declared* ``X-Amz-Content-SHA256``; the body must match it (or a body
+    swapped in transit would pass). ``UNSIGNED-PAYLOAD`` and ``STREAMING-…`` declare no hash."""
+    declared = aws_request.headers.get("x-amz-content-sha256", "")
+    if len(declared) == 64 and hashlib.sha256(aws_request.body or b"").hexdigest() != declared.lower():
+        raise AwsError(
+            "The provided 'x-amz-content-sha256' header does not match what was computed.",
+            code="XAmzContentSHA256Mismatch",
+            status=400,
+        )
+
+
 @dataclass
 class _Call:
     ctx: registry.RequestContext
@@ -298,6 +311,7 @@ def _authenticate_and_run(
     outcome = _authenticate(aws_request, full_path, query, info)
     if isinstance(outcome, str):
         raise _auth_error(registration, outcome)
+    _check_declared_payload_hash(aws_request)
     service_model = load_service_model(registration.service_name)
     operation_model, uri_params = find_operation(service_model, aws_request)
     method_fn = registry.handler_method(registration, operation_model.name)
