@@ -4,7 +4,7 @@
         .venv/bin/python bench/bench_esm.py [--count 40]
 
 Runs what a deployment runs: uvicorn and a Celery worker with the runtime and delivery queues, on a
-throwaway PostgreSQL database ``<name>_bench_esm`` and its own Redis key prefix (so it can run beside
+throwaway PostgreSQL database ``<name>_bench_esm_<pid>`` and its own Redis key prefix (so it can run beside
 the other benchmarks). A function mapped to a queue and
 to a table's stream measures, when its handler starts, how long ago each record was written (the
 record's SentTimestamp, or a timestamp the benchmark put in the item) and sends that to a ``done``
@@ -28,13 +28,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import boto3
 from botocore.config import Config
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import PYTHON, bench_sandbox, free_port, percentile, process, uvicorn, wait  # noqa: E402
+from harness import PYTHON, bench_database, bench_sandbox, drop_redis_keys, free_port, percentile, process, uvicorn, wait  # noqa: E402
 
 ROLE = "arn:aws:iam::123456789012:role/bench"
 SOURCE = """
@@ -58,40 +57,28 @@ def handler(event, context):
 def serverless_lab(workdir: Path) -> Iterator[tuple[str, dict[str, Any]]]:
     """uvicorn and a worker (runtime and delivery queues) on a fresh database; yields the endpoint
     and a sandbox's credentials."""
-    import psycopg
-    import redis
-
     if not (os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL")):
         sys.exit("set DATABASE_URL (PostgreSQL) and REDIS_URL: pollers and invocations run on a Celery worker")
-    parts = urlsplit(os.environ["DATABASE_URL"])
-    name = parts.path.lstrip("/") + "_bench_esm"
-    admin = urlunsplit(parts._replace(path="/postgres"))
     prefix = f"bench-esm-{os.getpid()}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
     port = free_port()
-    env = dict(os.environ) | {
-        "DATABASE_URL": urlunsplit(parts._replace(path=f"/{name}")),
-        "LAB_REDIS_PREFIX": prefix,
-        "LAB_PUBLIC_URL": f"http://127.0.0.1:{port}",
-        "MEDIA_ROOT": str(workdir / "media"),
-        "LOG_LEVEL": "WARNING",
-    }
     worker = [PYTHON, "-m", "celery", "-A", "serverless_lab.celery", "worker", "-Q", "default,runtime,delivery",
               "-c", "2", "--loglevel", "WARNING", "-n", f"bench-esm-{os.getpid()}@%h", "--without-gossip",
               "--without-mingle"]  # fmt: skip
-    try:
-        credentials = bench_sandbox(env)
-        with process(uvicorn(port), env, workdir / "lab.log"), process(worker, env, workdir / "worker.log"):
-            wait(port)
-            yield f"http://127.0.0.1:{port}/aws/", credentials
-    finally:
-        client = redis.Redis.from_url(os.environ["REDIS_URL"])
-        for key in client.scan_iter(f"{prefix}*"):
-            client.delete(key)
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with bench_database(os.environ["DATABASE_URL"], "esm") as database_url:
+        env = dict(os.environ) | {
+            "DATABASE_URL": database_url,
+            "LAB_REDIS_PREFIX": prefix,
+            "LAB_PUBLIC_URL": f"http://127.0.0.1:{port}",
+            "MEDIA_ROOT": str(workdir / "media"),
+            "LOG_LEVEL": "WARNING",
+        }
+        try:
+            credentials = bench_sandbox(env)
+            with process(uvicorn(port), env, workdir / "lab.log"), process(worker, env, workdir / "worker.log"):
+                wait(port)
+                yield f"http://127.0.0.1:{port}/aws/", credentials
+        finally:
+            drop_redis_keys(os.environ["REDIS_URL"], prefix)
 
 
 def client(service: str, endpoint: str, credentials: dict[str, Any]) -> Any:

@@ -41,45 +41,18 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import boto3
 from botocore.config import Config
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import PYTHON, bench_sandbox, free_port, percentile, process, uvicorn, wait  # noqa: E402
+from harness import PYTHON, bench_database, bench_sandbox, drop_redis_keys, free_port, percentile, process, uvicorn, wait  # noqa: E402
 
 from serverless_lab.runtime import ExecutionEnvironment, FunctionSpec  # noqa: E402
 
 ROLE = "arn:aws:iam::123456789012:role/bench"
 SOURCE = "def handler(event, context):\n    return event\n"
 EVENT = json.dumps({"n": 1, "text": "x" * 64}).encode()
-
-
-@contextmanager
-def bench_database(url: str) -> Iterator[str]:
-    """A fresh, empty database next to the one in ``url`` (dropped afterwards); yields its URL."""
-    import psycopg
-
-    parts = urlsplit(url)
-    name = f"{parts.path.lstrip('/')}_bench_lambda_{os.getpid()}"
-    admin = urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield urlunsplit(parts._replace(path=f"/{name}"))
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def drop_redis_keys(url: str, prefix: str) -> None:
-    import redis
-
-    client = redis.Redis.from_url(url)
-    for key in client.scan_iter(f"{prefix}*"):
-        client.delete(key)
 
 
 @dataclass
@@ -134,7 +107,7 @@ def serverless_lab(workdir: Path, workers: int) -> Iterator[Lab]:
     if not (os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL")):
         sys.exit("set DATABASE_URL (PostgreSQL) and REDIS_URL: invocations run on a Celery worker")
     prefix = f"bench-lambda-{os.getpid()}"
-    with bench_database(os.environ["DATABASE_URL"]) as database_url:
+    with bench_database(os.environ["DATABASE_URL"], "lambda") as database_url:
         port = free_port()
         env = dict(os.environ) | {
             "DATABASE_URL": database_url,

@@ -25,39 +25,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import boto3
 from botocore.config import Config
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import bench_sandbox, free_port, moto, percentile, process, timed, uvicorn, wait  # noqa: E402
-
-
-@contextmanager
-def bench_database(url: str) -> Iterator[str]:
-    """A fresh, empty database next to the one in ``url`` (dropped afterwards); yields its URL."""
-    import psycopg
-
-    parts = urlsplit(url)
-    name = f"{parts.path.lstrip('/')}_bench_s3_{os.getpid()}"
-    admin = urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield urlunsplit(parts._replace(path=f"/{name}"))
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def drop_redis_keys(url: str, prefix: str) -> None:
-    import redis
-
-    client = redis.Redis.from_url(url)
-    for key in client.scan_iter(f"{prefix}*"):
-        client.delete(key)
+from harness import bench_database, bench_sandbox, drop_redis_keys, free_port, moto, percentile, process, timed, uvicorn, wait  # noqa: E402
 
 
 @contextmanager
@@ -72,7 +45,7 @@ def serverless_lab(workdir: Path) -> Iterator[tuple[str, dict[str, str], str]]:
     if redis_url:
         env |= {"REDIS_URL": redis_url, "LAB_REDIS_PREFIX": prefix}
     try:
-        with bench_database(database_url) if database_url else nullcontext("") as url:
+        with bench_database(database_url, "s3") if database_url else nullcontext("") as url:
             if url:
                 env["DATABASE_URL"] = url
             credentials = bench_sandbox(env)

@@ -4,7 +4,7 @@
         .venv/bin/python bench/bench_sqs_sns.py [--sends 300] [--batches 60] [--publishes 60]
 
 Runs what a deployment runs: uvicorn and a Celery worker on PostgreSQL and Redis (SNS delivery is
-asynchronous, so it needs both). It uses a throwaway database ``<name>_bench_sqs`` next to the one
+asynchronous, so it needs both). It uses a throwaway database ``<name>_bench_sqs_sns_<pid>`` next to the one
 in DATABASE_URL and its own Redis key prefix, so nothing else's workers take its tasks. moto_server
 runs in memory. Each operation runs in alternating blocks (lab, moto, lab, …) so both see the same
 machine load. Prints p50/p99 latency and ops/s per operation and our p50 as a ratio of moto's.
@@ -29,41 +29,14 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import boto3
 from botocore.config import Config
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import PYTHON, bench_sandbox, free_port, moto, percentile, process, uvicorn, wait  # noqa: E402
+from harness import PYTHON, bench_database, bench_sandbox, drop_redis_keys, free_port, moto, percentile, process, uvicorn, wait  # noqa: E402
 
 BODY = "x" * 1024
-
-
-@contextmanager
-def bench_database(url: str) -> Iterator[str]:
-    """A fresh, empty database next to the one in ``url`` (dropped afterwards); yields its URL."""
-    import psycopg
-
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/") + "_bench_sqs"
-    admin = urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield urlunsplit(parts._replace(path=f"/{name}"))
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def drop_redis_keys(url: str, prefix: str) -> None:
-    import redis
-
-    client = redis.Redis.from_url(url)
-    for key in client.scan_iter(f"{prefix}*"):
-        client.delete(key)
 
 
 @contextmanager
@@ -71,7 +44,7 @@ def serverless_lab(workdir: Path) -> Iterator[tuple[str, dict[str, str]]]:
     """uvicorn and a Celery worker on a fresh database; yields the endpoint and a sandbox's credentials."""
     if not (os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL")):
         sys.exit("set DATABASE_URL (PostgreSQL) and REDIS_URL: SNS delivery runs on a Celery worker")
-    with bench_database(os.environ["DATABASE_URL"]) as database_url:
+    with bench_database(os.environ["DATABASE_URL"], "sqs_sns") as database_url:
         prefix = f"bench-sqs-{os.getpid()}"
         try:
             yield from _serverless_lab(workdir, database_url, prefix)
