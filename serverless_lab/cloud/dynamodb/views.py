@@ -18,12 +18,13 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_htmx.middleware import HtmxDetails
 
 from serverless_lab.cloud.core.errors import AwsError
 from serverless_lab.sandboxes.models import Sandbox
+from serverless_lab.sandboxes.selectors import own_sandbox_or_404
+from serverless_lab.web.http import HtmxHttpRequest
 from serverless_lab.tracing import nodes
 from serverless_lab.tracing.models import Hop
 from serverless_lab.tracing.services import hop_record
@@ -37,13 +38,6 @@ Doc = dict[str, Any]
 TABS = [("items", "Items"), ("partiql", "PartiQL"), ("indexes", "Indexes & stream"), ("latency", "Latency")]
 
 
-class HtmxHttpRequest(HttpRequest):
-    htmx: HtmxDetails
-
-
-def _own_sandbox(request: HttpRequest, sandbox_id: int) -> Sandbox:
-    # Somebody else's sandbox is a 404, never a 403: its existence is not ours to reveal.
-    return get_object_or_404(Sandbox, pk=sandbox_id, owner=request.user)
 
 
 def _table(sandbox: Sandbox, name: str) -> selectors.TableRow:
@@ -90,7 +84,7 @@ def _context(sandbox: Sandbox, table: selectors.TableRow, tab: str, **extra: Any
 @login_required
 @require_http_methods(["GET", "POST"])
 def table_list(request: HttpRequest, sandbox_id: int) -> HttpResponse:
-    sandbox = _own_sandbox(request, sandbox_id)
+    sandbox = own_sandbox_or_404(request, sandbox_id)
     form = TableCreateForm(request.POST or None)
     indexes = IndexFormSet(request.POST or None, prefix="gsi")
     parameters = form.create_table_parameters(indexes) if request.method == "POST" else None
@@ -119,7 +113,7 @@ def table_list(request: HttpRequest, sandbox_id: int) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def table_delete(request: HttpRequest, sandbox_id: int, table: str) -> HttpResponse:
-    sandbox = _own_sandbox(request, sandbox_id)
+    sandbox = own_sandbox_or_404(request, sandbox_id)
     row = _table(sandbox, table)
     error = ""
     if request.method == "POST":
@@ -201,7 +195,7 @@ def _explore(sandbox: Sandbox, table: selectors.TableRow, form: ExploreForm) -> 
 @login_required
 @require_GET
 def table_detail(request: HtmxHttpRequest, sandbox_id: int, table: str) -> HttpResponse:
-    sandbox = _own_sandbox(request, sandbox_id)
+    sandbox = own_sandbox_or_404(request, sandbox_id)
     row = _table(sandbox, table)
     form = ExploreForm(request.GET or {"mode": "scan"})
     page = grid = None
@@ -268,7 +262,7 @@ def _save_item(sandbox: Sandbox, table: selectors.TableRow, item: Doc, original:
 @require_http_methods(["GET", "POST"])
 def item_edit(request: HtmxHttpRequest, sandbox_id: int, table: str) -> HttpResponse:
     """Create (no ``key``) or edit (``key`` = a key token) one item as JSON in either dialect."""
-    sandbox = _own_sandbox(request, sandbox_id)
+    sandbox = own_sandbox_or_404(request, sandbox_id)
     row = _table(sandbox, table)
     token = request.GET.get("key", "")
     original = selectors.key_from_token(token) if token else None
@@ -333,7 +327,7 @@ def item_edit(request: HtmxHttpRequest, sandbox_id: int, table: str) -> HttpResp
 @login_required
 @require_http_methods(["GET", "POST"])
 def item_delete(request: HttpRequest, sandbox_id: int, table: str) -> HttpResponse:
-    sandbox = _own_sandbox(request, sandbox_id)
+    sandbox = own_sandbox_or_404(request, sandbox_id)
     row = _table(sandbox, table)
     key = selectors.key_from_token(request.GET.get("key", ""))
     if key is None:
@@ -357,7 +351,7 @@ def item_delete(request: HttpRequest, sandbox_id: int, table: str) -> HttpRespon
 @login_required
 @require_http_methods(["GET", "POST"])
 def partiql(request: HtmxHttpRequest, sandbox_id: int, table: str) -> HttpResponse:
-    sandbox = _own_sandbox(request, sandbox_id)
+    sandbox = own_sandbox_or_404(request, sandbox_id)
     row = _table(sandbox, table)
     example = f'SELECT * FROM "{row.name}"'
     form = PartiQLForm(request.POST or None, initial={"statement": example})
@@ -393,7 +387,7 @@ def partiql(request: HtmxHttpRequest, sandbox_id: int, table: str) -> HttpRespon
 @login_required
 @require_GET
 def indexes(request: HttpRequest, sandbox_id: int, table: str) -> HttpResponse:
-    sandbox = _own_sandbox(request, sandbox_id)
+    sandbox = own_sandbox_or_404(request, sandbox_id)
     row = _table(sandbox, table)
     stream = selectors.stream_panel(sandbox=sandbox, name=table)
     context = _context(sandbox, row, "indexes", stream=stream, stream_form=StreamForm())
@@ -403,7 +397,7 @@ def indexes(request: HttpRequest, sandbox_id: int, table: str) -> HttpResponse:
 @login_required
 @require_POST
 def stream_update(request: HttpRequest, sandbox_id: int, table: str) -> HttpResponse:
-    sandbox = _own_sandbox(request, sandbox_id)
+    sandbox = own_sandbox_or_404(request, sandbox_id)
     _table(sandbox, table)
     form = StreamForm(request.POST)
     if not form.is_valid():
@@ -424,7 +418,7 @@ def stream_update(request: HttpRequest, sandbox_id: int, table: str) -> HttpResp
 @login_required
 @require_GET
 def latency(request: HttpRequest, sandbox_id: int, table: str) -> HttpResponse:
-    sandbox = _own_sandbox(request, sandbox_id)
+    sandbox = own_sandbox_or_404(request, sandbox_id)
     row = _table(sandbox, table)
     rows = selectors.latency_rows(sandbox=sandbox, table_arn=row.arn)
     context = _context(sandbox, row, "latency", rows=rows, figure=selectors.latency_figure(rows) if rows else None)

@@ -15,16 +15,17 @@ from asgiref.sync import sync_to_async
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
-from django_htmx.middleware import HtmxDetails
 
 from serverless_lab.cloud.core.errors import AwsError
 from serverless_lab.cloud.esm import backend as esm_backend
 from serverless_lab.cloud.esm.models import EventSourceMapping
 from serverless_lab.sandboxes.models import Sandbox
+from serverless_lab.sandboxes.selectors import own_sandbox_or_404
+from serverless_lab.web.http import HtmxHttpRequest
 
 from . import backend, console, selectors
 from .blueprints import BLUEPRINTS
@@ -42,21 +43,14 @@ from .models import Function
 from .test_events import TEMPLATES
 
 
-class HtmxHttpRequest(HttpRequest):
-    htmx: HtmxDetails
-
 
 # htmx does not swap 4xx answers, so a partial that shows form errors answers 200; whole pages
 # with form errors answer 400.
 
 
-def _own_sandbox(request: HttpRequest, sandbox_id: int) -> Sandbox:
-    # Somebody else's sandbox is a 404, never a 403: its existence is not ours to reveal.
-    return get_object_or_404(Sandbox, pk=sandbox_id, owner=request.user)
-
 
 def _own_function(request: HttpRequest, sandbox_id: int, name: str) -> tuple[Sandbox, Function]:
-    sandbox = _own_sandbox(request, sandbox_id)
+    sandbox = own_sandbox_or_404(request, sandbox_id)
     return sandbox, selectors.function_get(sandbox=sandbox, name=name)
 
 
@@ -66,7 +60,7 @@ def _own_function(request: HttpRequest, sandbox_id: int, name: str) -> tuple[San
 @login_required
 @require_http_methods(["GET", "POST"])
 def function_list(request: HttpRequest, sandbox_id: int) -> HttpResponse:
-    sandbox = _own_sandbox(request, sandbox_id)
+    sandbox = own_sandbox_or_404(request, sandbox_id)
     form = FunctionCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         name = form.cleaned_data["name"]

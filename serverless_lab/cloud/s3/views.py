@@ -16,12 +16,13 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_htmx.middleware import HtmxDetails
 
 from serverless_lab.sandboxes.models import Sandbox
+from serverless_lab.sandboxes.selectors import own_sandbox_or_404
+from serverless_lab.web.http import HtmxHttpRequest
 
 from . import backend, exceptions, selectors
 from .forms import BrowseForm, BucketCreateForm, NotificationForm, ObjectKeyForm, UploadForm, VersioningForm
@@ -30,13 +31,6 @@ from .models import Bucket, Object
 PRESIGN_SECONDS = 3600
 
 
-class HtmxHttpRequest(HttpRequest):
-    htmx: HtmxDetails
-
-
-def _own_sandbox(request: HttpRequest, sandbox_id: int) -> Sandbox:
-    # Somebody else's sandbox is a 404, never a 403: its existence is not ours to reveal.
-    return get_object_or_404(Sandbox, pk=sandbox_id, owner=request.user)
 
 
 def _own_bucket(sandbox: Sandbox, name: str) -> Bucket:
@@ -79,7 +73,7 @@ def _untrusted_bytes(response: HttpResponse) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def bucket_list(request: HttpRequest, sandbox_id: int) -> HttpResponse:
-    sandbox = _own_sandbox(request, sandbox_id)
+    sandbox = own_sandbox_or_404(request, sandbox_id)
     form = BucketCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         name = form.cleaned_data["name"]
@@ -101,7 +95,7 @@ def bucket_list(request: HttpRequest, sandbox_id: int) -> HttpResponse:
 @login_required
 @require_GET
 def bucket_detail(request: HtmxHttpRequest, sandbox_id: int, bucket: str) -> HttpResponse:
-    sandbox = _own_sandbox(request, sandbox_id)
+    sandbox = own_sandbox_or_404(request, sandbox_id)
     form = BrowseForm(request.GET)
     where = form.cleaned_data if form.is_valid() else {"prefix": "", "token": "", "trail": ""}
     try:
@@ -124,7 +118,7 @@ def bucket_detail(request: HtmxHttpRequest, sandbox_id: int, bucket: str) -> Htt
 @login_required
 @require_http_methods(["GET", "POST"])
 def bucket_delete(request: HttpRequest, sandbox_id: int, bucket: str) -> HttpResponse:
-    sandbox = _own_sandbox(request, sandbox_id)
+    sandbox = own_sandbox_or_404(request, sandbox_id)
     bucket_row = _own_bucket(sandbox, bucket)
     error = ""
     if request.method == "POST":
@@ -150,7 +144,7 @@ def bucket_delete(request: HttpRequest, sandbox_id: int, bucket: str) -> HttpRes
 @login_required
 @require_POST
 def bucket_versioning(request: HtmxHttpRequest, sandbox_id: int, bucket: str) -> HttpResponse:
-    sandbox = _own_sandbox(request, sandbox_id)
+    sandbox = own_sandbox_or_404(request, sandbox_id)
     bucket_row = _own_bucket(sandbox, bucket)
     form = VersioningForm(request.POST)
     if not form.is_valid():
@@ -168,7 +162,7 @@ def bucket_versioning(request: HtmxHttpRequest, sandbox_id: int, bucket: str) ->
 @login_required
 @require_http_methods(["GET", "POST"])
 def bucket_notifications(request: HttpRequest, sandbox_id: int, bucket: str) -> HttpResponse:
-    sandbox = _own_sandbox(request, sandbox_id)
+    sandbox = own_sandbox_or_404(request, sandbox_id)
     bucket_row = _own_bucket(sandbox, bucket)
     form = NotificationForm(request.POST or None)
     targets = _notification_targets(sandbox)
@@ -213,7 +207,7 @@ def _notification_targets(sandbox: Sandbox) -> list[tuple[str, str]]:
 @login_required
 @require_POST
 def bucket_notification_remove(request: HttpRequest, sandbox_id: int, bucket: str) -> HttpResponse:
-    sandbox = _own_sandbox(request, sandbox_id)
+    sandbox = own_sandbox_or_404(request, sandbox_id)
     bucket_row = _own_bucket(sandbox, bucket)
     target_id = request.POST.get("id", "")
     configuration = {
@@ -232,7 +226,7 @@ def bucket_notification_remove(request: HttpRequest, sandbox_id: int, bucket: st
 @require_POST
 def object_upload(request: HttpRequest, sandbox_id: int, bucket: str) -> HttpResponse:
     """One file per request (the page's script sends them one by one, with progress); JSON back."""
-    sandbox = _own_sandbox(request, sandbox_id)
+    sandbox = own_sandbox_or_404(request, sandbox_id)
     form = UploadForm(request.POST, request.FILES)
     if not form.is_valid():
         return JsonResponse({"error": " ".join(e for errs in form.errors.values() for e in errs)}, status=400)
@@ -283,7 +277,7 @@ def _detail_context(sandbox: Sandbox, bucket: str, key: str, version_id: str | N
 @login_required
 @require_GET
 def object_detail(request: HtmxHttpRequest, sandbox_id: int, bucket: str) -> HttpResponse:
-    sandbox = _own_sandbox(request, sandbox_id)
+    sandbox = own_sandbox_or_404(request, sandbox_id)
     key, version_id = _object_key(request)
     return render(request, "s3/object_detail.html", _detail_context(sandbox, bucket, key, version_id))
 
@@ -291,7 +285,7 @@ def object_detail(request: HtmxHttpRequest, sandbox_id: int, bucket: str) -> Htt
 @login_required
 @require_GET
 def object_download(request: HttpRequest, sandbox_id: int, bucket: str) -> HttpResponse:
-    sandbox = _own_sandbox(request, sandbox_id)
+    sandbox = own_sandbox_or_404(request, sandbox_id)
     key, version_id = _object_key(request)
     obj = _get_object(sandbox, bucket, key, version_id)
     filename = key.rsplit("/", 1)[-1] or "download"
@@ -310,7 +304,7 @@ def object_download(request: HttpRequest, sandbox_id: int, bucket: str) -> HttpR
 @require_GET
 def object_raw(request: HttpRequest, sandbox_id: int, bucket: str) -> HttpResponse:
     """The bytes of a raster image, for the preview's ``<img>``; anything else is a 404 here."""
-    sandbox = _own_sandbox(request, sandbox_id)
+    sandbox = own_sandbox_or_404(request, sandbox_id)
     key, version_id = _object_key(request)
     obj = _get_object(sandbox, bucket, key, version_id)
     content_type = selectors.effective_content_type(obj)
@@ -324,7 +318,7 @@ def object_raw(request: HttpRequest, sandbox_id: int, bucket: str) -> HttpRespon
 @login_required
 @require_http_methods(["GET", "POST"])
 def object_delete(request: HttpRequest, sandbox_id: int, bucket: str) -> HttpResponse:
-    sandbox = _own_sandbox(request, sandbox_id)
+    sandbox = own_sandbox_or_404(request, sandbox_id)
     key, _ = _object_key(request)
     obj = _get_object(sandbox, bucket, key, None)
     parent = key[: key.rfind("/") + 1]
@@ -349,7 +343,7 @@ def object_delete(request: HttpRequest, sandbox_id: int, bucket: str) -> HttpRes
 @require_POST
 def object_restore(request: HttpRequest, sandbox_id: int, bucket: str) -> HttpResponse:
     """Undelete a key of a versioned bucket: delete its delete marker, as S3 users do."""
-    sandbox = _own_sandbox(request, sandbox_id)
+    sandbox = own_sandbox_or_404(request, sandbox_id)
     key, _ = _object_key(request)
     marker = selectors.latest_delete_marker(_own_bucket(sandbox, bucket), key)
     if marker is not None:
@@ -362,7 +356,7 @@ def object_restore(request: HttpRequest, sandbox_id: int, bucket: str) -> HttpRe
 @require_POST
 def object_presign(request: HtmxHttpRequest, sandbox_id: int, bucket: str) -> HttpResponse:
     """A presigned GET link for one hour, signed with the sandbox's keys against this site's endpoint."""
-    sandbox = _own_sandbox(request, sandbox_id)
+    sandbox = own_sandbox_or_404(request, sandbox_id)
     key, version_id = _object_key(request)
     obj = _get_object(sandbox, bucket, key, version_id)
     client = boto3.client(

@@ -6,26 +6,20 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_htmx.middleware import HtmxDetails
 
 from serverless_lab.cloud.sqs import selectors as sqs_selectors
 from serverless_lab.sandboxes.models import Sandbox
+from serverless_lab.sandboxes.selectors import own_sandbox_or_404
+from serverless_lab.web.http import HtmxHttpRequest
 
 from . import backend, exceptions, filter_policy, selectors
 from .forms import FilterTestForm, PublishForm, SubscribeForm, SubscriptionEditForm, TopicCreateForm, pretty_policy
 from .models import Subscription, Topic
 
 
-class HtmxHttpRequest(HttpRequest):
-    htmx: HtmxDetails
-
-
-def _own_sandbox(request: HttpRequest, sandbox_id: int) -> Sandbox:
-    # Somebody else's sandbox is a 404, never a 403: its existence is not ours to reveal.
-    return get_object_or_404(Sandbox, pk=sandbox_id, owner=request.user)
 
 
 def _own_topic(sandbox: Sandbox, name: str) -> Topic:
@@ -48,7 +42,7 @@ def _own_subscription(sandbox: Sandbox, subscription_id: str) -> Subscription:
 @login_required
 @require_http_methods(["GET", "POST"])
 def topic_list(request: HttpRequest, sandbox_id: int) -> HttpResponse:
-    sandbox = _own_sandbox(request, sandbox_id)
+    sandbox = own_sandbox_or_404(request, sandbox_id)
     form = TopicCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         name = form.cleaned_data["name"]
@@ -85,14 +79,14 @@ def _topic_context(sandbox: Sandbox, topic: Topic) -> dict[str, object]:
 @login_required
 @require_GET
 def topic_detail(request: HttpRequest, sandbox_id: int, name: str) -> HttpResponse:
-    sandbox = _own_sandbox(request, sandbox_id)
+    sandbox = own_sandbox_or_404(request, sandbox_id)
     return render(request, "sns/topic_detail.html", _topic_context(sandbox, _own_topic(sandbox, name)))
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def topic_delete(request: HttpRequest, sandbox_id: int, name: str) -> HttpResponse:
-    sandbox = _own_sandbox(request, sandbox_id)
+    sandbox = own_sandbox_or_404(request, sandbox_id)
     topic = _own_topic(sandbox, name)
     if request.method == "POST":
         backend.delete_topic(sandbox=sandbox, arn=backend.topic_arn_of(topic))
@@ -106,7 +100,7 @@ def topic_delete(request: HttpRequest, sandbox_id: int, name: str) -> HttpRespon
 @login_required
 @require_POST
 def topic_publish(request: HtmxHttpRequest, sandbox_id: int, name: str) -> HttpResponse:
-    sandbox = _own_sandbox(request, sandbox_id)
+    sandbox = own_sandbox_or_404(request, sandbox_id)
     topic = _own_topic(sandbox, name)
     form = PublishForm(request.POST, fifo=topic.fifo)
     published = None
@@ -147,7 +141,7 @@ def topic_publish(request: HtmxHttpRequest, sandbox_id: int, name: str) -> HttpR
 @login_required
 @require_POST
 def topic_subscribe(request: HttpRequest, sandbox_id: int, name: str) -> HttpResponse:
-    sandbox = _own_sandbox(request, sandbox_id)
+    sandbox = own_sandbox_or_404(request, sandbox_id)
     topic = _own_topic(sandbox, name)
     form = SubscribeForm(request.POST)
     if form.is_valid():
@@ -181,7 +175,7 @@ def topic_subscribe(request: HttpRequest, sandbox_id: int, name: str) -> HttpRes
 @login_required
 @require_POST
 def subscription_delete(request: HttpRequest, sandbox_id: int, subscription_id: str) -> HttpResponse:
-    sandbox = _own_sandbox(request, sandbox_id)
+    sandbox = own_sandbox_or_404(request, sandbox_id)
     subscription = _own_subscription(sandbox, subscription_id)
     backend.unsubscribe(sandbox=sandbox, arn=backend.subscription_arn_of(subscription))
     messages.success(request, f"Unsubscribed {subscription.endpoint}.")
@@ -191,7 +185,7 @@ def subscription_delete(request: HttpRequest, sandbox_id: int, subscription_id: 
 @login_required
 @require_http_methods(["GET", "POST"])
 def subscription_edit(request: HttpRequest, sandbox_id: int, subscription_id: str) -> HttpResponse:
-    sandbox = _own_sandbox(request, sandbox_id)
+    sandbox = own_sandbox_or_404(request, sandbox_id)
     subscription = _own_subscription(sandbox, subscription_id)
     attributes = subscription.attributes
     initial = {
@@ -233,7 +227,7 @@ def subscription_edit(request: HttpRequest, sandbox_id: int, subscription_id: st
 @require_http_methods(["GET", "POST"])
 def filter_tester(request: HtmxHttpRequest, sandbox_id: int) -> HttpResponse:
     """Explain, key by key, whether a message would pass a filter policy (a subscription's, or typed in)."""
-    sandbox = _own_sandbox(request, sandbox_id)
+    sandbox = own_sandbox_or_404(request, sandbox_id)
     initial = {}
     subscription = None
     if request.GET.get("subscription"):
@@ -264,7 +258,7 @@ def filter_tester(request: HtmxHttpRequest, sandbox_id: int) -> HttpResponse:
 @login_required
 @require_GET
 def inbox(request: HtmxHttpRequest, sandbox_id: int) -> HttpResponse:
-    sandbox = _own_sandbox(request, sandbox_id)
+    sandbox = own_sandbox_or_404(request, sandbox_id)
     box = request.GET.get("box", "")
     box = box if box in selectors.INBOX_PROTOCOLS else ""
     rows = selectors.inbox_rows(sandbox=sandbox, box=box)
@@ -287,14 +281,14 @@ def inbox(request: HtmxHttpRequest, sandbox_id: int) -> HttpResponse:
 @require_GET
 def webhook(request: HttpRequest, sandbox_id: int) -> HttpResponse:
     """The sandbox's webhook URL, opened in a browser: what arrived there is in the webhook inbox."""
-    sandbox = _own_sandbox(request, sandbox_id)
+    sandbox = own_sandbox_or_404(request, sandbox_id)
     return redirect(f"{reverse('sns:inbox', args=[sandbox.pk])}?box=webhook")
 
 
 @login_required
 @require_POST
 def inbox_confirm(request: HttpRequest, sandbox_id: int, message_id: int) -> HttpResponse:
-    sandbox = _own_sandbox(request, sandbox_id)
+    sandbox = own_sandbox_or_404(request, sandbox_id)
     try:
         subscription = selectors.confirm_from_inbox(sandbox=sandbox, message_id=message_id)
     except exceptions.NotFound as error:

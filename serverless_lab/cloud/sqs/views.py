@@ -9,12 +9,13 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import trigger_client_event
-from django_htmx.middleware import HtmxDetails
 
 from serverless_lab.sandboxes.models import Sandbox
+from serverless_lab.sandboxes.selectors import own_sandbox_or_404
+from serverless_lab.web.http import HtmxHttpRequest
 
 from . import backend, exceptions, logic, selectors
 from .forms import DeleteMessagesForm, PollForm, QueueCreateForm, QueueSettingsForm, SendMessageForm
@@ -23,13 +24,6 @@ from .models import Queue
 DEPTH_CHANGED = "sqs-depth-changed"  # tells the depth panel to refresh now
 
 
-class HtmxHttpRequest(HttpRequest):
-    htmx: HtmxDetails
-
-
-def _own_sandbox(request: HttpRequest, sandbox_id: int) -> Sandbox:
-    # Somebody else's sandbox is a 404, never a 403: its existence is not ours to reveal.
-    return get_object_or_404(Sandbox, pk=sandbox_id, owner=request.user)
 
 
 def _own_queue(sandbox: Sandbox, name: str) -> Queue:
@@ -45,7 +39,7 @@ def _own_queue(sandbox: Sandbox, name: str) -> Queue:
 @login_required
 @require_http_methods(["GET", "POST"])
 def queue_list(request: HtmxHttpRequest, sandbox_id: int) -> HttpResponse:
-    sandbox = _own_sandbox(request, sandbox_id)
+    sandbox = own_sandbox_or_404(request, sandbox_id)
     form = QueueCreateForm(request.POST or None, dlq_choices=selectors.queue_choices(sandbox=sandbox))
     if request.method == "POST" and form.is_valid():
         name = form.cleaned_data["name"]
@@ -93,7 +87,7 @@ def _detail_context(sandbox: Sandbox, name: str) -> dict[str, object]:
 @login_required
 @require_GET
 def queue_detail(request: HttpRequest, sandbox_id: int, name: str) -> HttpResponse:
-    sandbox = _own_sandbox(request, sandbox_id)
+    sandbox = own_sandbox_or_404(request, sandbox_id)
     return render(request, "sqs/queue_detail.html", _detail_context(sandbox, name))
 
 
@@ -101,7 +95,7 @@ def queue_detail(request: HttpRequest, sandbox_id: int, name: str) -> HttpRespon
 @require_GET
 def queue_depth(request: HttpRequest, sandbox_id: int, name: str) -> HttpResponse:
     """The depth panel, polled by the queue page: also where depth samples are recorded."""
-    sandbox = _own_sandbox(request, sandbox_id)
+    sandbox = own_sandbox_or_404(request, sandbox_id)
     queue = _own_queue(sandbox, name)
     current = selectors.depth(queue)
     selectors.record_depth(queue, current)
@@ -118,7 +112,7 @@ def queue_depth(request: HttpRequest, sandbox_id: int, name: str) -> HttpRespons
 @login_required
 @require_http_methods(["GET", "POST"])
 def queue_purge(request: HttpRequest, sandbox_id: int, name: str) -> HttpResponse:
-    sandbox = _own_sandbox(request, sandbox_id)
+    sandbox = own_sandbox_or_404(request, sandbox_id)
     queue = _own_queue(sandbox, name)
     if request.method == "POST":
         backend.purge_queue(sandbox=sandbox, queue_url=backend.queue_url(queue))
@@ -134,7 +128,7 @@ def queue_purge(request: HttpRequest, sandbox_id: int, name: str) -> HttpRespons
 @login_required
 @require_http_methods(["GET", "POST"])
 def queue_delete(request: HttpRequest, sandbox_id: int, name: str) -> HttpResponse:
-    sandbox = _own_sandbox(request, sandbox_id)
+    sandbox = own_sandbox_or_404(request, sandbox_id)
     queue = _own_queue(sandbox, name)
     if request.method == "POST":
         backend.delete_queue(sandbox=sandbox, queue_url=backend.queue_url(queue))
@@ -151,7 +145,7 @@ def queue_delete(request: HttpRequest, sandbox_id: int, name: str) -> HttpRespon
 @require_http_methods(["GET", "POST"])
 def queue_settings(request: HttpRequest, sandbox_id: int, name: str) -> HttpResponse:
     """Edit a queue's settable attributes (SetQueueAttributes)."""
-    sandbox = _own_sandbox(request, sandbox_id)
+    sandbox = own_sandbox_or_404(request, sandbox_id)
     queue = _own_queue(sandbox, name)
     arn = backend.queue_arn_of(queue)
     choices = [choice for choice in selectors.queue_choices(sandbox=sandbox) if choice[0] != arn]
@@ -178,7 +172,7 @@ def queue_settings(request: HttpRequest, sandbox_id: int, name: str) -> HttpResp
 @require_POST
 def queue_redrive(request: HttpRequest, sandbox_id: int, name: str) -> HttpResponse:
     """Move a dead-letter queue's messages back to the queue they came from (StartMessageMoveTask)."""
-    sandbox = _own_sandbox(request, sandbox_id)
+    sandbox = own_sandbox_or_404(request, sandbox_id)
     queue = _own_queue(sandbox, name)
     try:
         _, moved = backend.start_message_move_task(
@@ -197,7 +191,7 @@ def queue_redrive(request: HttpRequest, sandbox_id: int, name: str) -> HttpRespo
 @login_required
 @require_POST
 def message_send(request: HtmxHttpRequest, sandbox_id: int, name: str) -> HttpResponse:
-    sandbox = _own_sandbox(request, sandbox_id)
+    sandbox = own_sandbox_or_404(request, sandbox_id)
     queue = _own_queue(sandbox, name)
     form = SendMessageForm(request.POST, fifo=queue.fifo)
     sent = None
@@ -233,7 +227,7 @@ def message_send(request: HtmxHttpRequest, sandbox_id: int, name: str) -> HttpRe
 @require_POST
 def message_poll(request: HtmxHttpRequest, sandbox_id: int, name: str) -> HttpResponse:
     """Receive up to 10 messages, as a consumer would, and show them with delete checkboxes."""
-    sandbox = _own_sandbox(request, sandbox_id)
+    sandbox = own_sandbox_or_404(request, sandbox_id)
     queue = _own_queue(sandbox, name)
     form = PollForm(request.POST)
     polled = None
@@ -277,7 +271,7 @@ def message_poll(request: HtmxHttpRequest, sandbox_id: int, name: str) -> HttpRe
 @require_POST
 def message_delete(request: HtmxHttpRequest, sandbox_id: int, name: str) -> HttpResponse:
     """Delete the ticked polled messages by their receipt handles (DeleteMessageBatch)."""
-    sandbox = _own_sandbox(request, sandbox_id)
+    sandbox = own_sandbox_or_404(request, sandbox_id)
     queue = _own_queue(sandbox, name)
     form = DeleteMessagesForm(request.POST)
     deleted: list[str] = []
