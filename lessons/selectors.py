@@ -340,6 +340,11 @@ def _short(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _whole_ticks(largest: int) -> dict[str, Any]:
+    """Whole-number ticks: small counts otherwise get fractional ticks printed as "0 0 1 1"."""
+    return {"tickformat": "d", "dtick": max(1, largest // 8)}
+
+
 def _class_figures(
     *, lessons: list[Lesson], exercises: list[Exercise], rows: list[StudentRow], attempts: list[Attempt]
 ) -> dict[str, dict[str, Any]]:
@@ -351,7 +356,7 @@ def _class_figures(
     solved = [sum(r.best[i] == 100 for r in rows) for i in range(len(exercises))]
     tried = [sum(r.best[i] is not None and r.best[i] != 100 for r in rows) for i in range(len(exercises))]
     per_pair: dict[tuple[int, str], int] = {}
-    failing: dict[str, int] = {}
+    failing: dict[tuple[str, str], int] = {}
     titles_by_slug = {exercise.slug: exercise.title for exercise in exercises}
     for attempt in attempts:
         per_pair[(attempt.user_id, attempt.exercise_slug)] = (
@@ -359,7 +364,7 @@ def _class_figures(
         )
         for result in attempt.results:
             if result["status"] != "passed":
-                key = f"{titles_by_slug.get(attempt.exercise_slug, attempt.exercise_slug)}: {result['label']}"
+                key = (titles_by_slug.get(attempt.exercise_slug, attempt.exercise_slug), result["label"])
                 failing[key] = failing.get(key, 0) + 1
     top = sorted(failing.items(), key=lambda item: (-item[1], item[0]))[:10][::-1]
     percent = {"range": [0, 100], "title": {"text": f"% of {len(rows)} student(s)"}}
@@ -388,8 +393,7 @@ def _class_figures(
             "layout": _bar_layout(
                 "Attempts per student and exercise",
                 xaxis={"title": {"text": "attempts"}, "dtick": 1},
-                # Whole-number ticks: small counts otherwise get fractional ticks printed as "1 1 1 0".
-                yaxis={"title": {"text": "student × exercise pairs"}, "tickformat": "d", "dtick": max(1, len(per_pair) // 8)},
+                yaxis={"title": {"text": "student × exercise pairs"}, **_whole_ticks(len(per_pair))},
             ),
         },
         "failing": {
@@ -398,15 +402,16 @@ def _class_figures(
                     "type": "bar",
                     "orientation": "h",
                     "x": [n for _, n in top],
-                    "y": [_short(k, 60) for k, _ in top],
-                    "hovertext": [k for k, _ in top],
+                    # The check's label whole, its exercise's title shortened (long labels were cut off).
+                    "y": [f"{_short(title, 36)}: {label}" for (title, label), _ in top],
+                    "hovertext": [f"{title}: {label}" for (title, label), _ in top],
                     "hoverinfo": "text+x",
                 }
             ],
             "layout": _bar_layout(
                 "Most common failing checks",
                 margin={"t": 40, "r": 10, "b": 40, "l": 10},
-                xaxis={"title": {"text": "failed runs"}, "tickformat": "d"},
+                xaxis={"title": {"text": "failed runs"}, **_whole_ticks(top[-1][1] if top else 1)},
                 yaxis={"automargin": True},
             ),
         },
