@@ -81,5 +81,9 @@ def sandbox_reset(*, sandbox: Sandbox) -> int:
 
 def sandbox_delete(*, sandbox: Sandbox) -> None:
     with transaction.atomic():
+        # Lock the row first: a row that references the sandbox (a trace hop the web process's writer
+        # is saving, say) can then not be committed between the wipe and the delete, which would
+        # fail the delete with a foreign-key violation. Such a write fails afterwards instead.
+        list(Sandbox.objects.select_for_update().filter(pk=sandbox.pk).values_list("pk", flat=True))
         sandbox_reset(sandbox=sandbox)
         sandbox.delete()

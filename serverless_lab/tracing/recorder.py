@@ -274,6 +274,7 @@ class _Writer:
                     batch.append(items.get_nowait())
                 except queue.Empty:
                     break
+            drafts: list[HopDraft] = []
             try:
                 if idle > _RECHECK_S:  # not per batch: on PostgreSQL each check is a SELECT 1
                     close_old_connections()
@@ -285,14 +286,32 @@ class _Writer:
                 prune_if_due({draft.sandbox_id for draft in drafts})
             except DatabaseError as error:  # e.g. the sandbox, or a trace it knew, was deleted meanwhile
                 trace_pks.clear()
-                logger.warning("dropped %d hops: %s", len(batch), error)
                 connection.close_if_unusable_or_obsolete()
-                continue
+                messages = _save_per_sandbox(drafts, trace_pks, error)
             except Exception:
                 logger.exception("recording %d hops failed", len(batch))
                 continue
             loop.run_until_complete(_send(messages))
             last_batch = time.monotonic()
+
+
+def _save_per_sandbox(
+    drafts: list[HopDraft], trace_pks: dict[tuple[int, str], int], error: DatabaseError
+) -> list[tuple[int, HopMessage]]:
+    """After a failed batch, save each sandbox's hops on their own: one deleted sandbox loses its
+    hops, not every sandbox's in the same batch."""
+    messages: list[tuple[int, HopMessage]] = []
+    by_sandbox: dict[int, list[HopDraft]] = {}
+    for draft in drafts:
+        by_sandbox.setdefault(draft.sandbox_id, []).append(draft)
+    for sandbox_id, group in by_sandbox.items():
+        try:
+            messages += _save(group, trace_pks)
+        except DatabaseError:
+            trace_pks.clear()
+            connection.close_if_unusable_or_obsolete()
+            logger.warning("dropped %d hops of sandbox %s: %s", len(group), sandbox_id, error)
+    return messages
 
 
 def _calls_in_flight() -> bool:

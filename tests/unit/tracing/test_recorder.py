@@ -215,3 +215,26 @@ def test_a_trace_another_process_creates_meanwhile_still_gets_its_hop(cast):
     hop = Hop.objects.get()
     assert (sandbox_id, message["seq"], message["trace_id"]) == (cast.sandbox.pk, hop.pk, trace_id)
     assert Trace.objects.get(trace_id=trace_id).hops.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_that_fails_for_one_sandbox_still_saves_the_others_hops(cast):
+    """A sandbox deleted while its hops wait in the writer loses them; the rest of the batch doesn't."""
+    from django.db import DatabaseError
+
+    from serverless_lab.tracing.models import Hop
+    from serverless_lab.tracing.services import HopDraft
+
+    def draft(sandbox_id: int, trace_id: str) -> HopDraft:
+        return HopDraft(sandbox_id=sandbox_id, trace_id=trace_id, from_node="client", to_node="service:sts",
+                        action="sts:GetCallerIdentity", new_trace=True)
+
+    batch = [
+        draft(cast.sandbox.pk, "1-5759e988-0000000000000000000000b1"),
+        draft(987654, "1-5759e988-0000000000000000000000b2"),  # no such sandbox (any more)
+    ]
+    with pytest.raises(DatabaseError) as failed:
+        recorder._save(batch, {})
+    messages = recorder._save_per_sandbox(batch, {}, failed.value)
+    assert [sandbox_id for sandbox_id, _ in messages] == [cast.sandbox.pk]
+    assert list(Hop.objects.values_list("trace__sandbox_id", flat=True)) == [cast.sandbox.pk]
