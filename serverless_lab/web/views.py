@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -10,6 +12,7 @@ from django.views.decorators.csrf import requires_csrf_token
 
 from lessons.selectors import classes_taught, course_map
 from serverless_lab.accounts.selectors import user_is_instructor
+from serverless_lab.sandboxes.selectors import sandboxes_of
 
 # The three steps of the "how it works" strip on the home page.
 HOW_IT_WORKS = (
@@ -39,9 +42,18 @@ def instructor(request: HttpRequest) -> HttpResponse:
     return render(request, "web/instructor.html", {"classes": classes_taught(user=request.user)})
 
 
+_IN_A_SANDBOX = re.compile(r"^/sandboxes/(\d+)/")
+
+
 @requires_csrf_token
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
-    return render(request, "404.html", {"request_path": request.path}, status=404)
+    """The friendly 404; inside one of the user's sandboxes (a stale console link to a deleted queue,
+    say) it also leads back to that sandbox."""
+    sandbox = None
+    match = _IN_A_SANDBOX.match(request.path)
+    if match and request.user.is_authenticated:
+        sandbox = sandboxes_of(user=request.user).filter(pk=int(match.group(1))).first()
+    return render(request, "404.html", {"request_path": request.path, "sandbox": sandbox}, status=404)
 
 
 @requires_csrf_token

@@ -126,6 +126,16 @@ def test_unknown_url_gets_the_friendly_404(client):
     assert "Technical details" not in html and "Using the URLconf" not in html
 
 
+@pytest.mark.django_db
+def test_a_404_inside_your_own_sandbox_leads_back_to_it(client, cast):
+    client.force_login(cast.alice)
+    html = client.get(f"/sandboxes/{cast.sandbox.pk}/sqs/queues/deleted-long-ago/").content.decode()
+    assert f'href="/sandboxes/{cast.sandbox.pk}/"' in html and f"Back to {cast.sandbox.name}" in html
+    client.force_login(cast.charlie)  # somebody else's sandbox: no hint that it exists
+    html = client.get(f"/sandboxes/{cast.sandbox.pk}/sqs/queues/deleted-long-ago/").content.decode()
+    assert "Back to" not in html and f'href="/sandboxes/{cast.sandbox.pk}/"' not in html
+
+
 def test_server_error_page_renders_without_context_processors():
     response = server_error(RequestFactory().get("/"))
     assert response.status_code == 500
