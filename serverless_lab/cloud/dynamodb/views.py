@@ -38,8 +38,6 @@ Doc = dict[str, Any]
 TABS = [("items", "Items"), ("partiql", "PartiQL"), ("indexes", "Indexes & stream"), ("latency", "Latency")]
 
 
-
-
 def _table(sandbox: Sandbox, name: str) -> selectors.TableRow:
     try:
         return selectors.table_detail(sandbox=sandbox, name=name)

@@ -43,10 +43,8 @@ from .models import Function
 from .test_events import TEMPLATES
 
 
-
 # htmx does not swap 4xx answers, so a partial that shows form errors answers 200; whole pages
 # with form errors answer 400.
-
 
 
 def _own_function(request: HttpRequest, sandbox_id: int, name: str) -> tuple[Sandbox, Function]:

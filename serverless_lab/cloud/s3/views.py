@@ -31,8 +31,6 @@ from .models import Bucket, Object
 PRESIGN_SECONDS = 3600
 
 
-
-
 def _own_bucket(sandbox: Sandbox, name: str) -> Bucket:
     try:
         return backend.get_bucket(sandbox=sandbox, name=name)

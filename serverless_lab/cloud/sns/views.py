@@ -20,8 +20,6 @@ from .forms import FilterTestForm, PublishForm, SubscribeForm, SubscriptionEditF
 from .models import Subscription, Topic
 
 
-
-
 def _own_topic(sandbox: Sandbox, name: str) -> Topic:
     try:
         return selectors.get_topic(sandbox=sandbox, name=name)

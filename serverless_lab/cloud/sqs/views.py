@@ -24,8 +24,6 @@ from .models import Queue
 DEPTH_CHANGED = "sqs-depth-changed"  # tells the depth panel to refresh now
 
 
-
-
 def _own_queue(sandbox: Sandbox, name: str) -> Queue:
     try:
         return selectors.get_queue(sandbox=sandbox, name=name)
