@@ -13,18 +13,16 @@ import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import Q, QuerySet, Subquery, Sum
-from django.db.models.functions import Coalesce
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from serverless_lab.sandboxes.models import Sandbox
 
 from . import exceptions, logic, notifications, storage
-from .models import NULL_VERSION, Bucket, MultipartUpload, Object, Part
+from .models import NULL_VERSION, Bucket, MultipartUpload, Object, Part, Usage
 
 logger = logging.getLogger(__name__)
 
@@ -36,24 +34,14 @@ def max_object_bytes(sandbox: Sandbox) -> int:
     return min(getattr(settings, "LAB_S3_MAX_OBJECT_BYTES", DEFAULT_MAX_OBJECT_BYTES), sandbox.max_storage_bytes)
 
 
-def _storage_used_expression(sandbox: Sandbox) -> Any:
-    """SQL for the bytes the sandbox holds: every object version plus the parts of unfinished uploads."""
-
-    def total(model: type[Object] | type[Part]) -> Subquery:
-        rows = model.objects.filter(sandbox=sandbox).order_by().values("sandbox").annotate(total=Sum("size"))
-        return Subquery(rows.values("total"))
-
-    return Coalesce(total(Object), 0) + Coalesce(total(Part), 0)
-
-
 def storage_used(sandbox: Sandbox) -> int:
     """Bytes the sandbox holds: every object version plus the parts of unfinished uploads."""
-    used = Sandbox.objects.filter(pk=sandbox.pk).values_list(_storage_used_expression(sandbox), flat=True)
-    return int(used.first() or 0)
+    return Usage.objects.filter(pk=sandbox.pk).values_list("bytes", flat=True).first() or 0
 
 
 def _check_quota(sandbox: Sandbox, size: int, used: int | None = None) -> None:
-    """``used``: the sandbox's storage_used when the caller already has it."""
+    """An early refusal, before a body is stored: ``_use_bytes`` enforces the quota exactly at commit.
+    ``used``: the sandbox's storage_used when the caller already has it."""
     limit = max_object_bytes(sandbox)
     if size > limit:
         raise exceptions.EntityTooLarge(size, limit)
@@ -61,6 +49,40 @@ def _check_quota(sandbox: Sandbox, size: int, used: int | None = None) -> None:
         used = storage_used(sandbox)
     if used + size > sandbox.max_storage_bytes:
         raise exceptions.QuotaExceeded(used, size, sandbox.max_storage_bytes)
+
+
+def _use_bytes(sandbox: Sandbox, size: int, *, enforce_quota: bool = False) -> None:
+    """Add ``size`` (negative: release) to the sandbox's :class:`Usage`, inside the caller's transaction.
+
+    The UPDATE locks the usage row until the transaction ends, and every write to a sandbox's
+    objects, parts or versioning does this first (``size`` 0 only to lock): so a sandbox's S3 writes
+    are serialised, and what a write reads after it is current. With ``enforce_quota`` the UPDATE
+    only happens if the new total stays within the quota (``QuotaExceeded`` otherwise), so
+    concurrent writers can never overshoot it together.
+    """
+    sql = f"UPDATE {Usage._meta.db_table} SET bytes = bytes + %s WHERE sandbox_id = %s"
+    params = [size, sandbox.pk]
+    if enforce_quota:
+        sql += " AND bytes + %s <= %s"
+        params += [size, sandbox.max_storage_bytes]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        if cursor.rowcount:
+            return
+        used = Usage.objects.filter(pk=sandbox.pk).values_list("bytes", flat=True).first()
+        if used is None:  # the sandbox's first write: make its row (a concurrent first write may too)
+            Usage.objects.bulk_create([Usage(sandbox_id=sandbox.pk, bytes=0)], ignore_conflicts=True)
+            cursor.execute(sql, params)
+            if cursor.rowcount:
+                return
+            used = storage_used(sandbox)
+    raise exceptions.QuotaExceeded(used, size, sandbox.max_storage_bytes)
+
+
+def _release_bytes(sandbox: Sandbox, size: int) -> None:
+    """Take ``size`` freed bytes off the sandbox's usage (the caller already holds its lock)."""
+    if size:
+        _use_bytes(sandbox, -size)
 
 
 def _check_key(key: str) -> None:
@@ -86,18 +108,24 @@ def _new_version_id() -> str:
 
 def get_bucket(*, sandbox: Sandbox, name: str) -> Bucket:
     """The sandbox's bucket ``name``: NoSuchBucket if nobody has it, AccessDenied if another sandbox does."""
-    return _owned(sandbox, name, Bucket.objects.filter(name=name))
+    _refuse_nul(bucket=name)
+    return _owned(sandbox, name, Bucket.objects.filter(name=name).first())
 
 
 def _bucket_and_storage_used(sandbox: Sandbox, name: str) -> tuple[Bucket, int]:
-    """:func:`get_bucket` and :func:`storage_used` in one query, a write's first round trip."""
-    bucket = _owned(sandbox, name, Bucket.objects.filter(name=name).annotate(used=_storage_used_expression(sandbox)))
+    """:func:`get_bucket` and :func:`storage_used` in one query, a write's first round trip (raw SQL:
+    compiling the ORM's version cost more CPU than running it)."""
+    _refuse_nul(bucket=name)
+    rows = Bucket.objects.raw(
+        f"SELECT b.*, (SELECT u.bytes FROM {Usage._meta.db_table} u WHERE u.sandbox_id = %s) AS used"
+        f" FROM {Bucket._meta.db_table} b WHERE b.name = %s",
+        [sandbox.pk, name],
+    )
+    bucket = _owned(sandbox, name, next(iter(rows), None))
     return bucket, int(bucket.used or 0)  # type: ignore[attr-defined]
 
 
-def _owned(sandbox: Sandbox, name: str, rows: QuerySet[Bucket]) -> Bucket:
-    _refuse_nul(bucket=name)
-    bucket = rows.first()
+def _owned(sandbox: Sandbox, name: str, bucket: Bucket | None) -> Bucket:
     if bucket is None:
         raise exceptions.NoSuchBucket(name)
     if bucket.sandbox_id != sandbox.pk:
@@ -127,20 +155,24 @@ def list_buckets(*, sandbox: Sandbox) -> list[Bucket]:
 
 def delete_bucket(*, sandbox: Sandbox, name: str) -> None:
     with transaction.atomic():
+        _use_bytes(sandbox, 0)  # no object can be written meanwhile
         bucket = get_bucket(sandbox=sandbox, name=name)
         if Object.objects.filter(bucket=bucket).exists():
             raise exceptions.BucketNotEmpty(name)
-        names = list(Part.objects.filter(upload__bucket=bucket).values_list("storage_name", flat=True))
+        parts = list(Part.objects.filter(upload__bucket=bucket).values_list("storage_name", "size"))
         bucket.delete()
-        storage.delete_on_commit(names)
+        _release_bytes(sandbox, sum(size for _, size in parts))
+        storage.delete_on_commit([name for name, _ in parts])
 
 
 def put_bucket_versioning(*, sandbox: Sandbox, name: str, status: str) -> None:
     if status not in ("Enabled", "Suspended"):
         raise exceptions.MalformedXML("VersioningConfiguration Status must be Enabled or Suspended.")
-    bucket = get_bucket(sandbox=sandbox, name=name)
-    bucket.versioning = status
-    bucket.save(update_fields=["versioning"])
+    with transaction.atomic():
+        _use_bytes(sandbox, 0)  # object writes read the status under this lock: none is midway
+        bucket = get_bucket(sandbox=sandbox, name=name)
+        bucket.versioning = status
+        bucket.save(update_fields=["versioning"])
 
 
 def put_bucket_tagging(*, sandbox: Sandbox, name: str, tags: list[dict[str, str]]) -> None:
@@ -283,6 +315,7 @@ def _store_version(
     fields: ObjectFields,
     storage_name: str,
     event_name: str = "s3:ObjectCreated:Put",
+    enforce_quota: bool = True,
 ) -> Object:
     """Commit a new current version of ``key`` pointing at already-stored bytes.
 
@@ -291,12 +324,13 @@ def _store_version(
     """
     try:
         with transaction.atomic():
-            bucket = Bucket.objects.select_for_update().get(pk=bucket.pk)
-            obj = _insert_version(bucket, key, is_delete_marker=False)
+            _use_bytes(sandbox, size, enforce_quota=enforce_quota)
+            obj, freed = _insert_version(bucket, key, is_delete_marker=False)
             obj.size, obj.etag, obj.storage_name = size, etag, storage_name
             obj.content_type = fields.content_type or "binary/octet-stream"
             obj.metadata, obj.headers, obj.tags = fields.metadata, fields.headers, fields.tags
-            obj.save()
+            obj.save(force_insert=obj.pk is None, force_update=obj.pk is not None)
+            _release_bytes(sandbox, freed)
             _object_event(bucket, event_name, key, obj)
             return obj
     except BaseException:
@@ -304,16 +338,37 @@ def _store_version(
         raise
 
 
-def _insert_version(bucket: Bucket, key: str, *, is_delete_marker: bool) -> Object:
-    """An unsaved new latest version of ``key``; the caller holds the bucket's row lock.
+class _Current(NamedTuple):
+    pk: int
+    version_id: str
+    is_latest: bool
+    size: int
+    storage_name: str
 
-    Without versioning (or suspended) the new version replaces the "null" one: it takes over that
-    row, so saving it is one UPDATE rather than a DELETE and an INSERT, and the old bytes go after
-    commit. Any other latest version stops being the latest.
+
+def _insert_version(bucket: Bucket, key: str, *, is_delete_marker: bool) -> tuple[Object, int]:
+    """An unsaved new latest version of ``key``, and the bytes it frees; the caller holds the
+    sandbox's usage lock (:func:`_use_bytes`), so what is read here stays current until commit.
+
+    ``bucket``'s versioning status and notification configuration are re-read (one query with the
+    key's current rows). Without versioning (or suspended) the new version replaces the "null"
+    one: it takes over that row, so saving it is one UPDATE rather than a DELETE and an INSERT, and
+    the old bytes go after commit. Any other latest version stops being the latest.
     """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT b.versioning, b.notification, o.id, o.version_id, o.is_latest, o.size, o.storage_name"
+            f" FROM {Bucket._meta.db_table} b LEFT JOIN {Object._meta.db_table} o"
+            " ON o.bucket_id = b.id AND o.key = %s AND (o.is_latest OR o.version_id = %s) WHERE b.id = %s",
+            [key, NULL_VERSION, bucket.pk],
+        )
+        rows = cursor.fetchall()
+    if not rows:
+        raise exceptions.NoSuchBucket(bucket.name)  # deleted since it was looked up
+    bucket.versioning = rows[0][0]
+    bucket.notification = Bucket._meta.get_field("notification").from_db_value(rows[0][1], None, connection)
+    current_rows = [_Current(*row[2:]) for row in rows if row[2] is not None]
     versioned = bucket.versioning == "Enabled"
-    current = Object.objects.filter(bucket=bucket, key=key).filter(Q(is_latest=True) | Q(version_id=NULL_VERSION))
-    current_rows = list(current.only("pk", "version_id", "is_latest", "storage_name"))
     replaced = None if versioned else next((row for row in current_rows if row.version_id == NULL_VERSION), None)
     stale = [row.pk for row in current_rows if row.is_latest and row is not replaced]
     if stale:
@@ -327,10 +382,11 @@ def _insert_version(bucket: Bucket, key: str, *, is_delete_marker: bool) -> Obje
         is_delete_marker=is_delete_marker,
         last_modified=timezone.now(),
     )
-    if replaced is not None:
-        storage.delete_on_commit([replaced.storage_name])
-        obj.pk = replaced.pk
-    return obj
+    if replaced is None:
+        return obj, 0
+    storage.delete_on_commit([replaced.storage_name])
+    obj.pk = replaced.pk
+    return obj, replaced.size
 
 
 # hashlib and the file write and fsync release the GIL: a large body's MD5 (its ETag) is computed
@@ -371,9 +427,16 @@ def put_object(
 def get_object(*, sandbox: Sandbox, bucket_name: str, key: str, version_id: str | None = None) -> Object:
     """The current (or the given) version of ``key``; a delete marker reads as NoSuchKey."""
     _refuse_nul(key=key, versionId=version_id, bucket=bucket_name)
-    # One query when the object is there; the bucket's own errors only when it is not.
-    rows = Object.objects.filter(bucket__name=bucket_name, bucket__sandbox=sandbox, key=key)
-    obj = (rows.filter(version_id=version_id) if version_id else rows.filter(is_latest=True)).first()
+    # One query when the object is there; the bucket's own errors only when it is not. Raw SQL:
+    # compiling the ORM's version cost more CPU than running it. At most one row matches (the
+    # version and "one latest" unique constraints).
+    rows = Object.objects.raw(
+        f"SELECT o.* FROM {Object._meta.db_table} o JOIN {Bucket._meta.db_table} b ON b.id = o.bucket_id"
+        " WHERE b.name = %s AND b.sandbox_id = %s AND o.key = %s"
+        + (" AND o.version_id = %s" if version_id else " AND o.is_latest = %s"),
+        [bucket_name, sandbox.pk, key, version_id or True],
+    )
+    obj = next(iter(rows), None)
     if obj is None:
         get_bucket(sandbox=sandbox, name=bucket_name)
     if version_id:
@@ -405,13 +468,14 @@ class DeleteOutcome:
     delete_marker_version_id: str | None = None
 
 
-def _delete_one(bucket: Bucket, key: str, version_id: str | None) -> DeleteOutcome:
-    """Delete a key (or one version of it); the caller holds the bucket's row lock."""
+def _delete_one(bucket: Bucket, key: str, version_id: str | None) -> tuple[DeleteOutcome, int]:
+    """Delete a key (or one version of it); returns the outcome and the bytes freed. The caller
+    holds the sandbox's usage lock (:func:`_use_bytes`) and read ``bucket`` after taking it."""
     _refuse_nul(key=key, versionId=version_id)
     if version_id:
         obj = Object.objects.filter(bucket=bucket, key=key, version_id=version_id).first()
         if obj is None:
-            return DeleteOutcome(key, version_id, False)
+            return DeleteOutcome(key, version_id, False), 0
         was_latest = obj.is_latest
         storage.delete_on_commit([obj.storage_name])
         obj.delete()
@@ -421,32 +485,35 @@ def _delete_one(bucket: Bucket, key: str, version_id: str | None) -> DeleteOutco
             if newest is not None:
                 newest.is_latest = True
                 newest.save(update_fields=["is_latest"])
-        return DeleteOutcome(key, version_id, obj.is_delete_marker, version_id if obj.is_delete_marker else None)
+        outcome = DeleteOutcome(key, version_id, obj.is_delete_marker, version_id if obj.is_delete_marker else None)
+        return outcome, obj.size
     if not bucket.versioning:
         obj = Object.objects.filter(bucket=bucket, key=key, is_latest=True).first()
-        if obj is not None:
-            storage.delete_on_commit([obj.storage_name])
-            obj.delete()
-            _object_event(bucket, "s3:ObjectRemoved:Delete", key)
-        return DeleteOutcome(key, None, False)
-    marker = _insert_version(bucket, key, is_delete_marker=True)
+        if obj is None:
+            return DeleteOutcome(key, None, False), 0
+        storage.delete_on_commit([obj.storage_name])
+        obj.delete()
+        _object_event(bucket, "s3:ObjectRemoved:Delete", key)
+        return DeleteOutcome(key, None, False), obj.size
+    marker, freed = _insert_version(bucket, key, is_delete_marker=True)
     marker.save()
     _object_event(bucket, "s3:ObjectRemoved:DeleteMarkerCreated", key, marker)
-    return DeleteOutcome(key, marker.version_id, True, marker.version_id)
+    return DeleteOutcome(key, marker.version_id, True, marker.version_id), freed
 
 
 def delete_object(*, sandbox: Sandbox, bucket_name: str, key: str, version_id: str | None = None) -> DeleteOutcome:
-    with transaction.atomic():
-        bucket = Bucket.objects.select_for_update().get(pk=get_bucket(sandbox=sandbox, name=bucket_name).pk)
-        return _delete_one(bucket, key, version_id)
+    return delete_objects(sandbox=sandbox, bucket_name=bucket_name, targets=[(key, version_id)])[0]
 
 
 def delete_objects(*, sandbox: Sandbox, bucket_name: str, targets: list[tuple[str, str | None]]) -> list[DeleteOutcome]:
     if not 1 <= len(targets) <= 1000:
         raise exceptions.MalformedXML("Delete takes 1 to 1000 Object elements.")
     with transaction.atomic():
-        bucket = Bucket.objects.select_for_update().get(pk=get_bucket(sandbox=sandbox, name=bucket_name).pk)
-        return [_delete_one(bucket, key, version_id) for key, version_id in targets]
+        _use_bytes(sandbox, 0)
+        bucket = get_bucket(sandbox=sandbox, name=bucket_name)
+        results = [_delete_one(bucket, key, version_id) for key, version_id in targets]
+        _release_bytes(sandbox, sum(freed for _, freed in results))
+        return [outcome for outcome, _ in results]
 
 
 def copy_object(
@@ -641,10 +708,12 @@ def upload_part(
     name, etag = _save_and_hash(sandbox, body)
     try:
         with transaction.atomic():
+            _use_bytes(sandbox, len(body), enforce_quota=True)
             replaced = Part.objects.filter(upload=upload, part_number=part_number).first()
             if replaced is not None:
                 storage.delete_on_commit([replaced.storage_name])
                 replaced.delete()
+                _release_bytes(sandbox, replaced.size)
             return Part.objects.create(
                 sandbox=sandbox,
                 upload=upload,
@@ -687,6 +756,7 @@ def complete_multipart_upload(
     name = storage.concatenate(sandbox.pk, [part.storage_name for part in chosen])
     fields = ObjectFields(upload.content_type, upload.metadata, upload.headers, upload.tags)
     with transaction.atomic():
+        _use_bytes(sandbox, 0)  # an abort or a retried completion waits
         if not MultipartUpload.objects.filter(pk=upload.pk).exists():
             storage.delete_now([name])
             raise exceptions.NoSuchUpload(upload_id)
@@ -699,17 +769,24 @@ def complete_multipart_upload(
             fields=fields,
             storage_name=name,
             event_name="s3:ObjectCreated:CompleteMultipartUpload",
+            enforce_quota=False,
         )
-        storage.delete_on_commit(list(upload.parts.values_list("storage_name", flat=True)))
-        upload.delete()
+        _drop_upload(sandbox, upload)
     return obj
+
+
+def _drop_upload(sandbox: Sandbox, upload: MultipartUpload) -> None:
+    """Delete an upload and its parts (their bytes after commit); the caller holds the usage lock."""
+    parts = list(upload.parts.values_list("storage_name", "size"))
+    storage.delete_on_commit([name for name, _ in parts])
+    upload.delete()
+    _release_bytes(sandbox, sum(size for _, size in parts))
 
 
 def abort_multipart_upload(*, sandbox: Sandbox, bucket_name: str, key: str, upload_id: str) -> None:
     with transaction.atomic():
-        upload = get_upload(sandbox=sandbox, bucket_name=bucket_name, key=key, upload_id=upload_id)
-        storage.delete_on_commit(list(upload.parts.values_list("storage_name", flat=True)))
-        upload.delete()
+        _use_bytes(sandbox, 0)
+        _drop_upload(sandbox, get_upload(sandbox=sandbox, bucket_name=bucket_name, key=key, upload_id=upload_id))
 
 
 def list_parts(

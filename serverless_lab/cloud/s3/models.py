@@ -110,3 +110,19 @@ class Part(models.Model):
 
     def __str__(self) -> str:
         return f"part {self.part_number} of {self.upload_id}"
+
+
+class Usage(models.Model):
+    """The bytes a sandbox's S3 holds: every object version plus the parts of unfinished uploads.
+
+    Kept in step with those rows inside the transactions that change them (backend.py), so the
+    quota is one row to read rather than a SUM over all the sandbox's objects, and the UPDATE that
+    adds a write's bytes checks the quota and takes the row lock that serialises the sandbox's S3
+    writes. A sandbox without a row holds nothing (one is made on its first write).
+    """
+
+    sandbox = models.OneToOneField(Sandbox, on_delete=models.CASCADE, primary_key=True, related_name="s3_usage")
+    bytes = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.sandbox_id}: {self.bytes} bytes"

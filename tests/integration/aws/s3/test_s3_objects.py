@@ -215,6 +215,31 @@ def test_the_storage_quota_refuses_and_keeps_nothing(live_lab, cast, s3):
     assert [o["Key"] for o in s3.list_objects_v2(Bucket="alice-data")["Contents"]] == ["first"]
 
 
+def test_concurrent_writers_never_overshoot_the_quota(live_lab, cast, s3):
+    """Twelve 100-byte puts at once against room for five: exactly five are kept, the rest refused."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from serverless_lab.cloud.s3.backend import storage_used
+
+    cast.sandbox.max_storage_bytes = 500
+    cast.sandbox.save()
+    clients = [live_lab.client("s3", cast.sandbox) for _ in range(12)]
+
+    def put(index: int) -> str:
+        try:
+            clients[index].put_object(Bucket="alice-data", Key=f"racer-{index}", Body=b"r" * 100)
+        except ClientError as error:
+            return error.response["Error"]["Code"]
+        return "ok"
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        outcomes = list(pool.map(put, range(12)))
+    assert sorted(outcomes) == ["QuotaExceeded"] * 7 + ["ok"] * 5
+    kept = [o["Key"] for o in s3.list_objects_v2(Bucket="alice-data").get("Contents", [])]
+    assert sorted(kept) == sorted(f"racer-{i}" for i, outcome in enumerate(outcomes) if outcome == "ok")
+    assert storage_used(cast.sandbox) == 500
+
+
 def test_an_unsigned_payload_trailer_upload_is_decoded(live_lab, cast, s3):
     """The aws-chunked form recent botocore/awscli send: STREAMING-UNSIGNED-PAYLOAD-TRAILER with a CRC32 trailer."""
     import base64
