@@ -17,6 +17,7 @@ from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 from django.conf import settings
 
+from serverless_lab.cloud.s3.backend import INLINE_MAX_BYTES
 from serverless_lab.sandboxes.services import sandbox_create, sandbox_reset
 
 # Object bytes of this test process go to a temporary MEDIA_ROOT, set before the live lab starts.
@@ -87,8 +88,9 @@ def test_another_sandbox_can_neither_see_nor_touch_the_bucket(live_lab, cast, al
 )
 def test_traversal_keys_are_plain_keys_stored_under_generated_names(live_lab, cast, alice_s3, key):
     before = set(stored_files())
-    alice_s3.put_object(Bucket="alice-private", Key=key, Body=b"payload")
-    assert alice_s3.get_object(Bucket="alice-private", Key=key)["Body"].read() == b"payload"
+    payload = b"p" * (INLINE_MAX_BYTES + 1)  # a larger object, so its bytes go to a file
+    alice_s3.put_object(Bucket="alice-private", Key=key, Body=payload)
+    assert alice_s3.get_object(Bucket="alice-private", Key=key)["Body"].read() == payload
     assert key in [o["Key"] for o in alice_s3.list_objects_v2(Bucket="alice-private")["Contents"]]
     new = set(stored_files()) - before
     assert len(new) == 1
@@ -141,6 +143,7 @@ def test_a_truncated_aws_chunked_body_is_refused_and_keeps_nothing(live_lab, cas
 
 
 def test_reset_removes_the_sandboxes_bytes(live_lab, cast, alice_s3):
+    alice_s3.put_object(Bucket="alice-private", Key="large", Body=b"l" * (INLINE_MAX_BYTES + 1))
     assert stored_files(cast.sandbox.pk)
     sandbox_reset(sandbox=cast.sandbox)
     assert stored_files(cast.sandbox.pk) == []

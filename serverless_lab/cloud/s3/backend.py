@@ -314,10 +314,12 @@ def _store_version(
     etag: str,
     fields: ObjectFields,
     storage_name: str,
+    data: bytes | None = None,
     event_name: str = "s3:ObjectCreated:Put",
     enforce_quota: bool = True,
 ) -> Object:
-    """Commit a new current version of ``key`` pointing at already-stored bytes.
+    """Commit a new current version of ``key`` pointing at already-stored bytes (or holding a small
+    body's bytes, ``data``, with ``storage_name`` empty).
 
     Without versioning (or suspended), the "null" version is replaced and its bytes deleted after
     commit; with versioning enabled, earlier versions stay. If the commit fails the new bytes go.
@@ -326,7 +328,7 @@ def _store_version(
         with transaction.atomic():
             _use_bytes(sandbox, size, enforce_quota=enforce_quota)
             obj, freed = _insert_version(bucket, key, is_delete_marker=False)
-            obj.size, obj.etag, obj.storage_name = size, etag, storage_name
+            obj.size, obj.etag, obj.storage_name, obj.data = size, etag, storage_name, data
             obj.content_type = fields.content_type or "binary/octet-stream"
             obj.metadata, obj.headers, obj.tags = fields.metadata, fields.headers, fields.tags
             obj.save(force_insert=obj.pk is None, force_update=obj.pk is not None)
@@ -403,6 +405,21 @@ def _save_and_hash(sandbox: Sandbox, body: bytes) -> tuple[str, str]:
     return storage.save_bytes(sandbox.pk, body), digest.result()
 
 
+# An object this small keeps its bytes in its row: the database commit that makes the version
+# visible makes them durable too, where a file costs a create, write, fsync, rename and directory
+# fsync (and an unlink when it is replaced), and a read an open.
+INLINE_MAX_BYTES = 64 * 1024
+
+
+def _keep_body(sandbox: Sandbox, body: bytes) -> tuple[str, bytes | None, str]:
+    """Where a new object's ``body`` lives: its storage name (stored durably now) or, for a small
+    body, "" and the bytes for its row; and its MD5 (hex)."""
+    if len(body) <= INLINE_MAX_BYTES:
+        return "", body, logic.md5_hex(body)
+    name, etag = _save_and_hash(sandbox, body)
+    return name, None, etag
+
+
 def put_object(
     *, sandbox: Sandbox, bucket_name: str, key: str, body: bytes, fields: ObjectFields, content_md5: str | None = None
 ) -> Object:
@@ -412,7 +429,7 @@ def put_object(
         raise exceptions.InvalidDigest()
     _check_tags(fields.tags)
     _check_quota(sandbox, len(body), used)
-    name, etag = _save_and_hash(sandbox, body)
+    name, data, etag = _keep_body(sandbox, body)
     return _store_version(
         sandbox=sandbox,
         bucket=bucket,
@@ -421,6 +438,7 @@ def put_object(
         etag=etag,
         fields=fields,
         storage_name=name,
+        data=data,
     )
 
 
@@ -455,6 +473,9 @@ def get_object(*, sandbox: Sandbox, bucket_name: str, key: str, version_id: str 
 def read_object(obj: Object, byte_range: tuple[int, int] | None = None) -> bytes:
     if obj.size == 0:
         return b""
+    if not obj.storage_name:  # a small object, bytes in its row
+        data = bytes(obj.data or b"")
+        return data if byte_range is None else data[byte_range[0] : byte_range[1] + 1]
     if byte_range is None:
         return storage.read_bytes(obj.storage_name)
     return storage.read_bytes(obj.storage_name, byte_range[0], byte_range[1])
@@ -543,7 +564,7 @@ def copy_object(
     if not replace_tags:
         fields.tags = list(source.tags)
     _check_quota(sandbox, source.size)
-    name = storage.save_bytes(sandbox.pk, read_object(source))
+    name, data, _ = _keep_body(sandbox, read_object(source))
     new = _store_version(
         sandbox=sandbox,
         bucket=bucket,
@@ -552,6 +573,7 @@ def copy_object(
         etag=source.etag,
         fields=fields,
         storage_name=name,
+        data=data,
         event_name="s3:ObjectCreated:Copy",
     )
     return source, new

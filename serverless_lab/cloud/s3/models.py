@@ -48,8 +48,20 @@ class Bucket(models.Model):
         return self.name
 
 
+class ObjectManager(models.Manager["Object"]):
+    """Leaves ``data`` out of every query unless asked for: listings read up to a thousand rows and
+    never their bytes."""
+
+    def get_queryset(self) -> models.QuerySet[Object]:
+        return super().get_queryset().defer("data")
+
+
 class Object(models.Model):
-    """One version of one key; a bucket without versioning keeps exactly one, with version id "null"."""
+    """One version of one key; a bucket without versioning keeps exactly one, with version id "null".
+
+    A small object's bytes are kept in ``data`` (``storage_name`` empty), written in the transaction
+    that makes the version visible; larger ones live in storage under ``storage_name``.
+    """
 
     sandbox = models.ForeignKey(Sandbox, on_delete=models.CASCADE, related_name="s3_objects")
     bucket = models.ForeignKey(Bucket, on_delete=models.CASCADE, related_name="object_versions")
@@ -64,7 +76,10 @@ class Object(models.Model):
     headers = models.JSONField(default=dict, blank=True)  # CacheControl, ContentDisposition, ...
     tags = models.JSONField(default=list, blank=True)
     storage_name = models.CharField(max_length=255, blank=True, default="")  # generated, never the key
+    data = models.BinaryField(null=True, blank=True, editable=False)  # the bytes of a small object
     last_modified = models.DateTimeField()
+
+    objects = ObjectManager()
 
     class Meta:
         constraints = [

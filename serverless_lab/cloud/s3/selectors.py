@@ -259,8 +259,10 @@ def preview(obj: Object) -> Preview:
 
 def open_object(obj: Object) -> IO[bytes]:
     """A binary file over the object's bytes, for streaming responses."""
-    if obj.size == 0 or not obj.storage_name:
+    if obj.size == 0:
         return io.BytesIO(b"")
+    if not obj.storage_name:  # a small object, bytes in its row
+        return io.BytesIO(bytes(obj.data or b""))
     return storage.object_storage().open(obj.storage_name, "rb")
 
 
