@@ -2,11 +2,13 @@
 execution environments of :mod:`serverless_lab.runtime.environment`.
 
 A synchronous invoke takes a concurrency lease in the web process (so a throttle answers 429 at
-once), records the invocation, queues ``serverless_lab.runtime.invoke`` and waits on the result
-mailbox. An asynchronous one records the invocation and queues the task, which takes the lease
-itself and, when throttled, queues itself again a little later. The task runs the function in an
-environment of this worker process's pool, stores the metrics and the CloudWatch log lines, and
-posts the result for a waiting caller; a failed asynchronous attempt is retried twice.
+once), queues ``serverless_lab.runtime.invoke_request_response`` and waits on the result mailbox;
+the worker writes its ``Invocation`` row, complete, before it answers (one write, where recording
+it first and completing it later took three trips to the database). An asynchronous one records the
+invocation and queues ``serverless_lab.runtime.invoke``, which takes the lease itself and, when
+throttled, queues itself again a little later. The tasks run the function in an environment of this
+worker process's pool, store the metrics and the CloudWatch log lines, and post the result for a
+waiting caller; a failed asynchronous attempt is retried twice.
 """
 
 from __future__ import annotations
@@ -22,15 +24,17 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import close_old_connections, connection, transaction
+from django.core.exceptions import ObjectDoesNotExist
+from django.db import IntegrityError, close_old_connections, connection, transaction
 from django.utils import timezone
 
-from serverless_lab.cloud.lambda_ import backend, code, coordination, exceptions
+from serverless_lab.cloud.lambda_ import backend, cache, code, coordination, exceptions
 from serverless_lab.cloud.lambda_.models import Function, FunctionConfig, Invocation
 from serverless_lab.cloud.logs.backend import put_log_lines
 from serverless_lab.runtime import Credentials, EnvironmentPool, FunctionSpec, InvokeResult
@@ -134,10 +138,24 @@ def invocation_complete(invocation: Invocation, result: InvokeResult, *, log_str
         "response_preview": _preview(result.payload),
         "finished_at": timezone.now(),
     }
+    _store(invocation, fields)
+
+
+def _store(invocation: Invocation, fields: dict[str, Any]) -> None:
+    """Set ``fields``, and UPDATE the row, or INSERT it whole when a synchronous invoke's worker
+    writes it for the first time (if its function was deleted meanwhile, there is nothing to record,
+    as an UPDATE of the deleted row would have changed nothing)."""
     for key, value in fields.items():
         setattr(invocation, key, value)
-    with _quick_commit():
-        Invocation.objects.filter(pk=invocation.pk).update(**fields)
+    if invocation.pk is not None:
+        with _quick_commit():
+            Invocation.objects.filter(pk=invocation.pk).update(**fields)
+        return
+    try:
+        with _quick_commit():
+            invocation.save(force_insert=True)
+    except IntegrityError:
+        logger.warning("invocation %s not recorded: its function is gone", invocation.request_id)
 
 
 def invocation_store_logs(invocation: Invocation, *, started_ms: int) -> None:
@@ -261,10 +279,7 @@ def invocation_fail(invocation: Invocation, *, status: str, error_type: str, mes
         "response_preview": message[:PREVIEW_CHARS],
         "finished_at": timezone.now(),
     }
-    for key, value in fields.items():
-        setattr(invocation, key, value)
-    with _quick_commit():
-        Invocation.objects.filter(pk=invocation.pk).update(**fields)
+    _store(invocation, fields)
 
 
 # --- the web side -----------------------------------------------------------------------------------
@@ -312,15 +327,24 @@ class SyncResult:
 
 
 def invoke_request_response_start(
-    *, target: backend.Target, request_id: str, payload: bytes, trace_header: str | None, client_context: str | None
-) -> None:
-    """A synchronous invoke's first half, in a thread that may use the ORM: take a concurrency slot
-    (``TooManyRequests`` when there is none), record the invocation and queue it.
+    *,
+    target: backend.Target,
+    request_id: str,
+    payload: bytes,
+    trace_header: str | None,
+    client_context: str | None,
+    config_token: str | None = None,
+) -> bool:
+    """A synchronous invoke's first half, in a thread: take a concurrency slot (``TooManyRequests``
+    when there is none) and queue the invocation; the worker records it.
 
-    The row starts ``running``: from here the caller holds a slot and waits, and the worker then
-    has one write fewer to make before the function runs.
+    ``config_token`` is the token ``target`` was cached under (``lambda_.cache.resolve``): if it is
+    no longer current, nothing happens and the answer is False (resolve again). Without it, the
+    target must have just been read from the database.
     """
     function = target.function
+    checked = config_token is not None
+    token = config_token if checked else coordination.config_token(function.sandbox_id)
     reason = coordination.acquire_lease(
         sandbox_id=function.sandbox_id,
         function_id=function.pk,
@@ -328,22 +352,35 @@ def invoke_request_response_start(
         sandbox_limit=backend.sandbox_concurrency_limit(function.sandbox),
         reserved=function.reserved_concurrency,
         timeout_s=target.config.timeout_s,
+        config_token=token if checked else None,
     )
+    if reason == coordination.STALE_CONFIG:
+        return False
     if reason is not None:
         raise exceptions.TooManyRequests(reason)
     try:
-        invocation = invocation_create(
-            target=target,
-            request_id=request_id,
-            invocation_type="RequestResponse",
-            payload=payload,
-            trace_header=trace_header,
-            status=Invocation.Status.RUNNING,
+        from .tasks import invoke_request_response
+
+        timeout_s = target.config.timeout_s
+        request = {
+            "sandbox_id": function.sandbox_id,
+            "function_id": function.pk,
+            "version": target.version,
+            "config_token": token,
+            "request_id": request_id,
+            "trace_header": _trace_header(trace_header),
+            "accepted_at": time.time(),
+        }
+        invoke_request_response.apply_async(
+            args=[request, base64.b64encode(payload).decode()],
+            kwargs={"client_context": client_context},
+            soft_time_limit=timeout_s + 30,
+            time_limit=timeout_s + 40,
         )
-        _enqueue(invocation, payload, target.config.timeout_s, lease_held=True, client_context=client_context)
     except BaseException:
         coordination.release_lease(sandbox_id=function.sandbox_id, function_id=function.pk, lease_id=request_id)
         raise
+    return True
 
 
 async def invoke_request_response_wait(*, target: backend.Target, request_id: str) -> SyncResult:
@@ -445,7 +482,8 @@ def _config_of(invocation: Invocation) -> FunctionConfig:
 def run_invocation(
     invocation_id: int, payload: bytes, *, lease_held: bool, client_context: str | None, throttled_since: float | None
 ) -> None:
-    """The task's body: run one attempt, record it, answer the caller or schedule what comes next."""
+    """The ``invoke`` task's body, for an invocation already recorded (an asynchronous one, or an
+    event source mapping's batch): take the lease unless held, then ``_run``."""
     try:  # get(), not first(): no ORDER BY to compile, which costs more than the query itself
         invocation = Invocation.objects.select_related("function__sandbox").get(pk=invocation_id)
     except Invocation.DoesNotExist:  # the function was deleted meanwhile
@@ -471,6 +509,51 @@ def run_invocation(
         if reason is not None:
             _throttled(invocation, payload, client_context, reason, throttled_since or time.time())
             return
+    _run(invocation, function, config, payload, client_context, lease)
+
+
+def run_request_response(request: dict[str, Any], payload: bytes, *, client_context: str | None) -> None:
+    """A synchronous invoke from ``invoke_request_response_start`` (its lease is held): run it, and
+    write its row, complete, before answering."""
+    lease = {
+        "sandbox_id": request["sandbox_id"],
+        "function_id": request["function_id"],
+        "lease_id": request["request_id"],
+    }
+    try:
+        function, config = cache.function_config(
+            function_id=request["function_id"], version=request["version"], token=request["config_token"]
+        )
+    except ObjectDoesNotExist:  # deleted since the call came in
+        coordination.release_lease(**lease, answer={"lab_error": "The function was deleted before it could run."})
+        return
+    accepted_at = datetime.fromtimestamp(request["accepted_at"], UTC)
+    invocation = Invocation(
+        status=Invocation.Status.RUNNING,
+        created_at=accepted_at,
+        started_at=accepted_at,  # as the row of any synchronous invoke: running since the call came in
+        sandbox=function.sandbox,
+        function=function,
+        request_id=request["request_id"],
+        version=request["version"],
+        invocation_type="RequestResponse",
+        memory_mb=config.memory_mb,
+        request_preview=_preview(payload),
+        trace_header=request["trace_header"],
+    )
+    _run(invocation, function, config, payload, client_context, lease)
+
+
+def _run(
+    invocation: Invocation,
+    function: Function,
+    config: FunctionConfig,
+    payload: bytes,
+    client_context: str | None,
+    lease: dict[str, Any],
+) -> None:
+    """Run one attempt whose lease is held, record it, answer the caller or schedule what comes next."""
+    synchronous = invocation.invocation_type == "RequestResponse"
     worker_pool().reap(_setting("LAB_LAMBDA_IDLE_SECONDS", 300))
     try:
         if not synchronous:  # a synchronous invocation's row says running since the call came in

@@ -1,4 +1,8 @@
-"""The runtime queue's one task: run a Lambda invocation in this worker's execution environments."""
+"""The runtime queue's tasks: run a Lambda invocation in this worker's execution environments.
+
+``invoke`` runs an invocation already recorded (asynchronous invokes, event source mappings);
+``invoke_request_response`` a synchronous invoke, which its worker records when it has run.
+"""
 
 from __future__ import annotations
 
@@ -27,6 +31,13 @@ def invoke(
         client_context=client_context,
         throttled_since=throttled_since,
     )
+
+
+@shared_task(name="serverless_lab.runtime.invoke_request_response", ignore_result=True)
+def invoke_request_response(request: dict[str, Any], payload_b64: str, *, client_context: str | None = None) -> None:
+    from . import services
+
+    services.run_request_response(request, base64.b64decode(payload_b64), client_context=client_context)
 
 
 @worker_process_shutdown.connect

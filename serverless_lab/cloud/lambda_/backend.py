@@ -337,7 +337,8 @@ def put_function_concurrency(*, sandbox: Sandbox, function_name: str, reserved: 
 
 def delete_function_concurrency(*, sandbox: Sandbox, function_name: str) -> None:
     function = get_function(sandbox=sandbox, function_name=function_name)
-    Function.objects.filter(pk=function.pk).update(reserved_concurrency=None)
+    function.reserved_concurrency = None
+    function.save(update_fields=["reserved_concurrency"])  # save(), not update(): cached copies are dropped
 
 
 # --- versions -----------------------------------------------------------------------------------

@@ -5,6 +5,11 @@ Concurrency: each running (or queued synchronous) invocation holds a lease, a me
 so a worker that died mid-invoke frees its slot when the lease runs out instead of leaking it the way
 a bare INCR/DECR counter would. One Lua script checks and adds atomically.
 
+Configuration tokens: a per-sandbox random token, replaced whenever one of its functions, versions or
+aliases changes, tells a process whether what it cached about them (``lambda_.cache``) is still
+current. Acquiring a lease can check it in the same script, so a warm invoke spends no round trip
+on it.
+
 Results: the worker pushes a synchronous invocation's result onto a per-request list; the endpoint
 waits on it with BLPOP from an asyncio client, holding no thread while the function runs.
 """
@@ -14,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+import uuid
 from functools import cache
 from typing import Any
 
@@ -23,11 +29,14 @@ from django.conf import settings
 
 THROTTLED_RESERVED = "ReservedFunctionConcurrentInvocationLimitExceeded"
 THROTTLED_SANDBOX = "ConcurrentInvocationLimitExceeded"
+STALE_CONFIG = "StaleConfiguration"  # not a throttle: the caller's cached function is out of date
 # A lease outlives the function's timeout by this much (time in the queue, writing the result).
 LEASE_SLACK_S = 30
 RESULT_TTL_S = 120
+CONFIG_TOKEN_TTL_S = 86400  # a sandbox's token expires when unused (a lost token only means a cache miss)
 
 _ACQUIRE = """
+if #KEYS == 3 and redis.call('GET', KEYS[3]) ~= ARGV[7] then return 3 end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[1])
 local reserved = tonumber(ARGV[5])
@@ -36,9 +45,9 @@ if reserved >= 0 then
 elseif redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[4]) then
   return 2
 end
-for _, key in ipairs(KEYS) do
-  redis.call('ZADD', key, ARGV[2], ARGV[3])
-  redis.call('EXPIRE', key, ARGV[6])
+for i = 1, 2 do
+  redis.call('ZADD', KEYS[i], ARGV[2], ARGV[3])
+  redis.call('EXPIRE', KEYS[i], ARGV[6])
 end
 return 0
 """
@@ -63,16 +72,26 @@ def _lease_keys(sandbox_id: int, function_id: int) -> list[str]:
 
 
 def acquire_lease(
-    *, sandbox_id: int, function_id: int, lease_id: str, sandbox_limit: int, reserved: int | None, timeout_s: int
+    *,
+    sandbox_id: int,
+    function_id: int,
+    lease_id: str,
+    sandbox_limit: int,
+    reserved: int | None,
+    timeout_s: int,
+    config_token: str | None = None,
 ) -> str | None:
-    """Take a concurrency slot for ``lease_id``; None on success, else the throttle Reason."""
+    """Take a concurrency slot for ``lease_id``; None on success, else the throttle Reason, or
+    ``STALE_CONFIG`` (no slot taken) when ``config_token`` is no longer the sandbox's token."""
     now = time.time()
     ttl = timeout_s + LEASE_SLACK_S
-    outcome = _acquire_script()(
-        keys=_lease_keys(sandbox_id, function_id),
-        args=[now, now + ttl, lease_id, sandbox_limit, -1 if reserved is None else reserved, ttl],
-    )
-    return {0: None, 1: THROTTLED_RESERVED, 2: THROTTLED_SANDBOX}[int(outcome)]
+    keys = _lease_keys(sandbox_id, function_id)
+    args: list[object] = [now, now + ttl, lease_id, sandbox_limit, -1 if reserved is None else reserved, ttl]
+    if config_token is not None:
+        keys.append(_config_key(sandbox_id))
+        args.append(config_token)
+    outcome = _acquire_script()(keys=keys, args=args)
+    return {0: None, 1: THROTTLED_RESERVED, 2: THROTTLED_SANDBOX, 3: STALE_CONFIG}[int(outcome)]
 
 
 def release_lease(*, sandbox_id: int, function_id: int, lease_id: str, answer: dict[str, Any] | None = None) -> None:
@@ -85,6 +104,26 @@ def release_lease(*, sandbox_id: int, function_id: int, lease_id: str, answer: d
         pipe.rpush(_result_key(lease_id), json.dumps(answer))
         pipe.expire(_result_key(lease_id), RESULT_TTL_S)
     pipe.execute()
+
+
+def _config_key(sandbox_id: int) -> str:
+    return _key("config", sandbox_id)
+
+
+def config_token(sandbox_id: int) -> str:
+    """The sandbox's current configuration token (made on first use). Read it *before* reading the
+    configuration it is to vouch for: a change after the read replaces it."""
+    key = _config_key(sandbox_id)
+    token = None
+    while token is None:  # None only if the token expired between the two commands
+        pipe = _client().pipeline(transaction=False)
+        _, token = pipe.set(key, uuid.uuid4().hex, nx=True, ex=CONFIG_TOKEN_TTL_S).get(key).execute()
+    return token.decode()
+
+
+def config_changed(sandbox_id: int) -> None:
+    """A function, version or alias of the sandbox changed: whatever was cached about them is stale."""
+    _client().set(_config_key(sandbox_id), uuid.uuid4().hex, ex=CONFIG_TOKEN_TTL_S)
 
 
 def _result_key(request_id: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import json
 from collections.abc import Callable
 from typing import Any
@@ -13,7 +14,7 @@ from django.db import close_old_connections
 from serverless_lab.cloud.core.registry import RequestContext
 from serverless_lab.runtime import services
 
-from . import backend, exceptions, logic
+from . import backend, cache, exceptions, logic
 from .models import Alias, Function, FunctionConfig, Version
 
 
@@ -215,20 +216,41 @@ class LambdaHandler:
         if payload:
             _check_json(payload)
 
+        function_name, qualifier = params["FunctionName"], params.get("Qualifier")
+
         def resolve_and_queue() -> backend.Target:
-            target = backend.resolve(
-                sandbox=ctx.sandbox, function_name=params["FunctionName"], qualifier=params.get("Qualifier")
-            )
+            if kind == "RequestResponse":
+                return start_request_response()
+            target = backend.resolve(sandbox=ctx.sandbox, function_name=function_name, qualifier=qualifier)
             client_context = _client_context(params.get("ClientContext"))
-            if kind != "DryRun":
-                queue = services.invoke_event if kind == "Event" else services.invoke_request_response_start
-                queue(
+            if kind == "Event":
+                services.invoke_event(
                     target=target,
                     request_id=ctx.request_id,
                     payload=payload,
                     trace_header=ctx.trace_header,
                     client_context=client_context,
                 )
+            return target
+
+        def start_request_response() -> backend.Target:
+            # The function as this process cached it, if the sandbox's token (checked with the lease)
+            # still vouches for it; else read again; with changes racing, once more, unchecked.
+            start = functools.partial(
+                services.invoke_request_response_start,
+                request_id=ctx.request_id,
+                payload=payload,
+                trace_header=ctx.trace_header,
+            )
+            for reload in (False, True):
+                target, token = cache.resolve(
+                    sandbox=ctx.sandbox, function_name=function_name, qualifier=qualifier, reload=reload
+                )
+                client_context = _client_context(params.get("ClientContext"))  # checked once the function is found
+                if start(target=target, client_context=client_context, config_token=token):
+                    return target
+            target = backend.resolve(sandbox=ctx.sandbox, function_name=function_name, qualifier=qualifier)
+            start(target=target, client_context=client_context)
             return target
 
         target = await _in_thread(resolve_and_queue)

@@ -7,6 +7,7 @@ CodeSha256. Versions copy the configuration and the code reference at publish ti
 from __future__ import annotations
 
 from django.db import models
+from django.utils import timezone
 
 from serverless_lab.sandboxes.models import Sandbox
 
@@ -111,7 +112,8 @@ class Invocation(models.Model):
     request_preview = models.TextField(blank=True, default="")
     response_preview = models.TextField(blank=True, default="")
     trace_header = models.CharField(max_length=256, blank=True, default="")
-    created_at = models.DateTimeField(auto_now_add=True)
+    # When the lab accepted the call; a synchronous invoke's row is written by the worker afterwards.
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
     started_at = models.DateTimeField(null=True)
     finished_at = models.DateTimeField(null=True)
 
