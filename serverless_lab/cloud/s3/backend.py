@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -39,44 +39,49 @@ def storage_used(sandbox: Sandbox) -> int:
     return Usage.objects.filter(pk=sandbox.pk).values_list("bytes", flat=True).first() or 0
 
 
-def _check_quota(sandbox: Sandbox, size: int, used: int | None = None) -> None:
-    """An early refusal, before a body is stored: ``_use_bytes`` enforces the quota exactly at commit.
-    ``used``: the sandbox's storage_used when the caller already has it."""
+def _check_size(sandbox: Sandbox, size: int) -> None:
     limit = max_object_bytes(sandbox)
     if size > limit:
         raise exceptions.EntityTooLarge(size, limit)
+
+
+def _check_quota(sandbox: Sandbox, size: int, used: int | None = None) -> None:
+    """An early refusal, before a body is stored: ``_use_bytes`` enforces the quota exactly at commit.
+    ``used``: the sandbox's storage_used when the caller already has it."""
+    _check_size(sandbox, size)
     if used is None:
         used = storage_used(sandbox)
     if used + size > sandbox.max_storage_bytes:
         raise exceptions.QuotaExceeded(used, size, sandbox.max_storage_bytes)
 
 
-def _use_bytes(sandbox: Sandbox, size: int, *, enforce_quota: bool = False) -> None:
-    """Add ``size`` (negative: release) to the sandbox's :class:`Usage`, inside the caller's transaction.
+def _use_bytes(sandbox: Sandbox, size: int, *, enforce_quota: bool = False) -> int:
+    """Add ``size`` (negative: release) to the sandbox's :class:`Usage`, inside the caller's
+    transaction, and return the new total.
 
     The UPDATE locks the usage row until the transaction ends, and every write to a sandbox's
     objects, parts or versioning does this first (``size`` 0 only to lock): so a sandbox's S3 writes
-    are serialised, and what a write reads after it is current. With ``enforce_quota`` the UPDATE
-    only happens if the new total stays within the quota (``QuotaExceeded`` otherwise), so
-    concurrent writers can never overshoot it together.
+    are serialised, and what a write reads after it is current. With ``enforce_quota`` a total over
+    the quota raises ``QuotaExceeded`` (see :func:`_check_total`), rolling the addition back.
     """
-    sql = f"UPDATE {Usage._meta.db_table} SET bytes = bytes + %s WHERE sandbox_id = %s"
-    params = [size, sandbox.pk]
-    if enforce_quota:
-        sql += " AND bytes + %s <= %s"
-        params += [size, sandbox.max_storage_bytes]
+    sql = f"UPDATE {Usage._meta.db_table} SET bytes = bytes + %s WHERE sandbox_id = %s RETURNING bytes"
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        if cursor.rowcount:
-            return
-        used = Usage.objects.filter(pk=sandbox.pk).values_list("bytes", flat=True).first()
-        if used is None:  # the sandbox's first write: make its row (a concurrent first write may too)
+        cursor.execute(sql, [size, sandbox.pk])
+        row = cursor.fetchone()
+        if row is None:  # the sandbox's first write: make its row (a concurrent first write may too)
             Usage.objects.bulk_create([Usage(sandbox_id=sandbox.pk, bytes=0)], ignore_conflicts=True)
-            cursor.execute(sql, params)
-            if cursor.rowcount:
-                return
-            used = storage_used(sandbox)
-    raise exceptions.QuotaExceeded(used, size, sandbox.max_storage_bytes)
+            cursor.execute(sql, [size, sandbox.pk])
+            row = cursor.fetchone()
+    if enforce_quota:
+        _check_total(sandbox, row[0], size)
+    return int(row[0])
+
+
+def _check_total(sandbox: Sandbox, total: int, size: int) -> None:
+    """QuotaExceeded if ``total`` (what :func:`_use_bytes` returned after adding ``size``) is over the
+    quota. The caller still holds the usage lock, so concurrent writers cannot overshoot together."""
+    if total > sandbox.max_storage_bytes:
+        raise exceptions.QuotaExceeded(total - size, size, sandbox.max_storage_bytes)
 
 
 def _release_bytes(sandbox: Sandbox, size: int) -> None:
@@ -308,7 +313,7 @@ class ObjectFields:
 def _store_version(
     *,
     sandbox: Sandbox,
-    bucket: Bucket,
+    bucket_name: str,
     key: str,
     size: int,
     etag: str,
@@ -317,17 +322,24 @@ def _store_version(
     data: bytes | None = None,
     event_name: str = "s3:ObjectCreated:Put",
     enforce_quota: bool = True,
+    checks: Callable[[], None] | None = None,
 ) -> Object:
     """Commit a new current version of ``key`` pointing at already-stored bytes (or holding a small
     body's bytes, ``data``, with ``storage_name`` empty).
 
-    Without versioning (or suspended), the "null" version is replaced and its bytes deleted after
-    commit; with versioning enabled, earlier versions stay. If the commit fails the new bytes go.
+    In order: the usage lock, the bucket's errors, then ``checks`` (the request's own), then the
+    quota. Without versioning (or suspended), the "null" version is replaced and its bytes deleted
+    after commit; with versioning enabled, earlier versions stay. If the commit fails the new bytes go.
     """
     try:
         with transaction.atomic():
-            _use_bytes(sandbox, size, enforce_quota=enforce_quota)
-            obj, freed = _insert_version(bucket, key, is_delete_marker=False)
+            total = _use_bytes(sandbox, size)
+            bucket, current = _locked_state(sandbox, bucket_name, key)
+            if checks is not None:
+                checks()
+            if enforce_quota:
+                _check_total(sandbox, total, size)
+            obj, freed = _insert_version(bucket, key, current, is_delete_marker=False)
             obj.size, obj.etag, obj.storage_name, obj.data = size, etag, storage_name, data
             obj.content_type = fields.content_type or "binary/octet-stream"
             obj.metadata, obj.headers, obj.tags = fields.metadata, fields.headers, fields.tags
@@ -348,31 +360,42 @@ class _Current(NamedTuple):
     storage_name: str
 
 
-def _insert_version(bucket: Bucket, key: str, *, is_delete_marker: bool) -> tuple[Object, int]:
-    """An unsaved new latest version of ``key``, and the bytes it frees; the caller holds the
-    sandbox's usage lock (:func:`_use_bytes`), so what is read here stays current until commit.
-
-    ``bucket``'s versioning status and notification configuration are re-read (one query with the
-    key's current rows). Without versioning (or suspended) the new version replaces the "null"
-    one: it takes over that row, so saving it is one UPDATE rather than a DELETE and an INSERT, and
-    the old bytes go after commit. Any other latest version stops being the latest.
-    """
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT b.versioning, b.notification, o.id, o.version_id, o.is_latest, o.size, o.storage_name"
-            f" FROM {Bucket._meta.db_table} b LEFT JOIN {Object._meta.db_table} o"
-            " ON o.bucket_id = b.id AND o.key = %s AND (o.is_latest OR o.version_id = %s) WHERE b.id = %s",
-            [key, NULL_VERSION, bucket.pk],
+def _locked_state(sandbox: Sandbox, bucket_name: str, key: str) -> tuple[Bucket, list[_Current]]:
+    """The sandbox's bucket ``bucket_name`` (its errors as :func:`get_bucket`) and the latest and
+    "null" versions of ``key`` in it, in one query. The caller holds the sandbox's usage lock
+    (:func:`_use_bytes`), so all of it stays current until the transaction ends."""
+    _refuse_nul(bucket=bucket_name)
+    rows = list(
+        Bucket.objects.raw(
+            "SELECT b.*, o.id AS o_pk, o.version_id AS o_version_id, o.is_latest AS o_is_latest,"
+            " o.size AS o_size, o.storage_name AS o_storage_name"
+            f" FROM {Bucket._meta.db_table} b LEFT JOIN {Object._meta.db_table} o ON o.bucket_id = b.id"
+            " AND b.sandbox_id = %s AND o.key = %s AND (o.is_latest OR o.version_id = %s) WHERE b.name = %s",
+            [sandbox.pk, key, NULL_VERSION, bucket_name],
         )
-        rows = cursor.fetchall()
-    if not rows:
-        raise exceptions.NoSuchBucket(bucket.name)  # deleted since it was looked up
-    bucket.versioning = rows[0][0]
-    bucket.notification = Bucket._meta.get_field("notification").from_db_value(rows[0][1], None, connection)
-    current_rows = [_Current(*row[2:]) for row in rows if row[2] is not None]
+    )
+    bucket = _owned(sandbox, bucket_name, rows[0] if rows else None)
+    current = [
+        _Current(row.o_pk, row.o_version_id, bool(row.o_is_latest), row.o_size, row.o_storage_name)  # type: ignore[attr-defined]
+        for row in rows
+        if row.o_pk is not None  # type: ignore[attr-defined]
+    ]
+    return bucket, current
+
+
+def _insert_version(
+    bucket: Bucket, key: str, current: list[_Current], *, is_delete_marker: bool
+) -> tuple[Object, int]:
+    """An unsaved new latest version of ``key``, and the bytes it frees; ``bucket`` and ``current``
+    come from :func:`_locked_state` under the usage lock the caller still holds.
+
+    Without versioning (or suspended) the new version replaces the "null" one: it takes over that
+    row, so saving it is one UPDATE rather than a DELETE and an INSERT, and the old bytes go after
+    commit. Any other latest version stops being the latest.
+    """
     versioned = bucket.versioning == "Enabled"
-    replaced = None if versioned else next((row for row in current_rows if row.version_id == NULL_VERSION), None)
-    stale = [row.pk for row in current_rows if row.is_latest and row is not replaced]
+    replaced = None if versioned else next((row for row in current if row.version_id == NULL_VERSION), None)
+    stale = [row.pk for row in current if row.is_latest and row is not replaced]
     if stale:
         Object.objects.filter(pk__in=stale).update(is_latest=False)
     obj = Object(
@@ -423,22 +446,34 @@ def _keep_body(sandbox: Sandbox, body: bytes) -> tuple[str, bytes | None, str]:
 def put_object(
     *, sandbox: Sandbox, bucket_name: str, key: str, body: bytes, fields: ObjectFields, content_md5: str | None = None
 ) -> Object:
+    """Errors in S3's order: the key, the bucket, Content-MD5, tags, the size, the quota."""
     _check_key(key)
-    bucket, used = _bucket_and_storage_used(sandbox, bucket_name)
-    if content_md5 is not None and not logic.content_md5_matches(content_md5, body):
-        raise exceptions.InvalidDigest()
-    _check_tags(fields.tags)
-    _check_quota(sandbox, len(body), used)
-    name, data, etag = _keep_body(sandbox, body)
+
+    def checks() -> None:
+        if content_md5 is not None and not logic.content_md5_matches(content_md5, body):
+            raise exceptions.InvalidDigest()
+        _check_tags(fields.tags)
+        _check_size(sandbox, len(body))
+
+    if len(body) <= INLINE_MAX_BYTES:
+        # Nothing to store before the transaction, so the bucket is looked up and the request
+        # checked inside it: one round trip fewer.
+        name, data, etag = "", body, logic.md5_hex(body)
+    else:
+        _, used = _bucket_and_storage_used(sandbox, bucket_name)  # refusals before the bytes are stored
+        checks()
+        _check_quota(sandbox, len(body), used)
+        (name, etag), data = _save_and_hash(sandbox, body), None
     return _store_version(
         sandbox=sandbox,
-        bucket=bucket,
+        bucket_name=bucket_name,
         key=key,
         size=len(body),
         etag=etag,
         fields=fields,
         storage_name=name,
         data=data,
+        checks=checks,
     )
 
 
@@ -489,7 +524,7 @@ class DeleteOutcome:
     delete_marker_version_id: str | None = None
 
 
-def _delete_one(bucket: Bucket, key: str, version_id: str | None) -> tuple[DeleteOutcome, int]:
+def _delete_one(sandbox: Sandbox, bucket: Bucket, key: str, version_id: str | None) -> tuple[DeleteOutcome, int]:
     """Delete a key (or one version of it); returns the outcome and the bytes freed. The caller
     holds the sandbox's usage lock (:func:`_use_bytes`) and read ``bucket`` after taking it."""
     _refuse_nul(key=key, versionId=version_id)
@@ -516,7 +551,8 @@ def _delete_one(bucket: Bucket, key: str, version_id: str | None) -> tuple[Delet
         obj.delete()
         _object_event(bucket, "s3:ObjectRemoved:Delete", key)
         return DeleteOutcome(key, None, False), obj.size
-    marker, freed = _insert_version(bucket, key, is_delete_marker=True)
+    bucket, current = _locked_state(sandbox, bucket.name, key)
+    marker, freed = _insert_version(bucket, key, current, is_delete_marker=True)
     marker.save()
     _object_event(bucket, "s3:ObjectRemoved:DeleteMarkerCreated", key, marker)
     return DeleteOutcome(key, marker.version_id, True, marker.version_id), freed
@@ -532,7 +568,7 @@ def delete_objects(*, sandbox: Sandbox, bucket_name: str, targets: list[tuple[st
     with transaction.atomic():
         _use_bytes(sandbox, 0)
         bucket = get_bucket(sandbox=sandbox, name=bucket_name)
-        results = [_delete_one(bucket, key, version_id) for key, version_id in targets]
+        results = [_delete_one(sandbox, bucket, key, version_id) for key, version_id in targets]
         _release_bytes(sandbox, sum(freed for _, freed in results))
         return [outcome for outcome, _ in results]
 
@@ -567,7 +603,7 @@ def copy_object(
     name, data, _ = _keep_body(sandbox, read_object(source))
     new = _store_version(
         sandbox=sandbox,
-        bucket=bucket,
+        bucket_name=bucket.name,
         key=key,
         size=source.size,
         etag=source.etag,
@@ -784,7 +820,7 @@ def complete_multipart_upload(
             raise exceptions.NoSuchUpload(upload_id)
         obj = _store_version(
             sandbox=sandbox,
-            bucket=upload.bucket,
+            bucket_name=bucket_name,
             key=key,
             size=size,
             etag=logic.multipart_etag([part.etag for part in chosen]),
