@@ -155,3 +155,12 @@ def test_boto3s_default_s3_presigned_urls_signature_v2_work(live_lab, cast):
     expired = s3.generate_presigned_url("get_object", Params={"Bucket": "presign-v2", "Key": "notes/hello world.txt"}, ExpiresIn=-5)
     refused = requests.get(expired, timeout=10)
     assert refused.status_code == 403 and b"expired" in refused.content
+
+
+def test_renaming_the_owner_renames_the_caller_at_once(live_lab, cast):
+    """A sandbox cached by the endpoint carries its owner; a rename must not leave the old name."""
+    sts = live_lab.client("sts", cast.sandbox)
+    assert sts.get_caller_identity()["Arn"].endswith(":user/alice")
+    cast.alice.username = "alice-renamed"
+    cast.alice.save()
+    assert sts.get_caller_identity()["Arn"].endswith(":user/alice-renamed")

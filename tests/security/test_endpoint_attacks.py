@@ -101,3 +101,54 @@ def test_a_body_that_does_not_match_its_signed_hash_is_refused(live_lab, cast):
     honest = requests.put(url, data=b"what the owner signed", headers=dict(signed.headers), timeout=15)
     assert honest.status_code == 200
     assert s3.get_object(Bucket="tamper", Key="note.txt")["Body"].read() == b"what the owner signed"
+
+
+def test_a_deleted_sandboxs_key_stops_working_at_once(live_lab, cast):
+    """The endpoint caches sandboxes by key (sandboxes/keycache.py); deleting one in another process
+    must still refuse its key on the very next request."""
+    from botocore.exceptions import ClientError
+
+    from serverless_lab.sandboxes.services import sandbox_delete
+
+    sts = live_lab.client("sts", cast.sandbox)
+    for _ in range(3):  # cached now
+        assert sts.get_caller_identity()["Account"] == cast.sandbox.account_id
+    sandbox_delete(sandbox=cast.sandbox)
+    with pytest.raises(ClientError) as error:
+        sts.get_caller_identity()
+    assert error.value.response["Error"]["Code"] == "InvalidClientTokenId"
+
+
+def test_a_lowered_rate_quota_applies_to_a_cached_sandbox(live_lab, cast):
+    from botocore.exceptions import ClientError
+
+    sts = live_lab.client("sts", cast.sandbox)
+    sts.get_caller_identity()  # cached with the default quota
+    cast.sandbox.max_requests_per_second = 1
+    cast.sandbox.save(update_fields=["max_requests_per_second"])
+    codes = []
+    for _ in range(6):
+        try:
+            sts.get_caller_identity()
+            codes.append("ok")
+        except ClientError as error:
+            codes.append(error.response["Error"]["Code"])
+    assert "Throttling" in codes
+
+
+def test_requests_with_a_bad_signature_do_not_use_up_the_owners_quota(live_lab, cast):
+    """Somebody who knows only the access key cannot throttle its owner."""
+    import boto3
+    from botocore.exceptions import ClientError
+
+    cast.sandbox.max_requests_per_second = 3
+    cast.sandbox.save(update_fields=["max_requests_per_second"])
+    forged = boto3.client(
+        "sts", endpoint_url=live_lab.endpoint_url, region_name="us-east-1",
+        aws_access_key_id=cast.sandbox.access_key_id, aws_secret_access_key="z" * 40,
+    )
+    for _ in range(5):
+        with pytest.raises(ClientError) as error:
+            forged.get_caller_identity()
+        assert error.value.response["Error"]["Code"] == "SignatureDoesNotMatch"
+    assert live_lab.client("sts", cast.sandbox).get_caller_identity()["Account"] == cast.sandbox.account_id

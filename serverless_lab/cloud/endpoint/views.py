@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import functools
 import logging
 import re
-import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -21,16 +19,14 @@ from datetime import datetime, timezone
 from typing import Any, Callable
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
-import redis
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import RequestDataTooBig
-from django.db import close_old_connections, connections
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from serverless_lab.cloud.core import registry
+from serverless_lab.cloud.core.offloop import run_sync
 from serverless_lab.cloud.core.errors import AwsError, InternalFailure, NotImplementedByLab
 from serverless_lab.cloud.core.protocol import (
     AwsRequest,
@@ -41,9 +37,8 @@ from serverless_lab.cloud.core.protocol import (
     serialize_error,
     serialize_result,
 )
-from serverless_lab.ops.redis_pool import SharedConnectionPool
 from serverless_lab.sandboxes.models import Sandbox
-from serverless_lab.sandboxes.selectors import sandbox_by_access_key
+from serverless_lab.sandboxes import keycache
 from serverless_lab.tracing.recorder import EndpointHop, endpoint_hop_begin
 
 from . import auth
@@ -97,31 +92,6 @@ _QUERY_COMPATIBLE_CODES = {"sqs"}
 
 def _protocol_family(protocol: str) -> str:
     return {"ec2": "query", "query": "query", "json": "json"}.get(protocol, protocol)
-
-
-# A pool thread whose connection answered less than this many seconds ago skips Django's health
-# check (a ``SELECT 1`` round trip before every request's first query).
-_HEALTHY_FOR_S = 5.0
-_thread_state = threading.local()
-
-
-def _run_sync(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """Run ORM code off the event loop in a thread pool (not the single thread-sensitive thread),
-    managing the thread's DB connection the way Django does around a request."""
-
-    def call() -> Any:
-        close_old_connections()
-        db = connections["default"]
-        if db.connection is not None and time.monotonic() - getattr(_thread_state, "ok_at", -_HEALTHY_FOR_S) < _HEALTHY_FOR_S:
-            db.health_check_done = True
-        try:
-            return fn(*args, **kwargs)
-        finally:
-            if db.connection is not None and not db.errors_occurred:
-                _thread_state.ok_at = time.monotonic()
-            close_old_connections()
-
-    return sync_to_async(call, thread_sensitive=False)()
 
 
 _S3_SCOPE = re.compile(r"/s3/aws4_request")
@@ -228,21 +198,17 @@ def _auth_error(registration: registry.Registration | None, kind: str, message: 
     return AwsError(message, code=code, status=status)
 
 
-@functools.cache
-def _rate_client(url: str) -> redis.Redis:
-    """One client per process on the shared pool (thread-safe; building one per request costs CPU)."""
-    return redis.Redis(connection_pool=SharedConnectionPool.from_url(url))
+def _rate_key(access_key_id: str) -> str:
+    return f"{settings.REDIS_PREFIX}:aws-rps:{access_key_id}:{int(time.time())}"
 
 
 def _over_rate_limit(sandbox: Sandbox) -> bool:
     """A fixed one-second window per sandbox, counted in Redis (in the local cache without REDIS_URL)."""
-    key = f"aws-rps:{sandbox.pk}:{int(time.time())}"
     if settings.REDIS_URL:
-        # INCR and EXPIRE in one round trip, where cache.add and cache.incr take three.
-        client = _rate_client(settings.REDIS_URL)
-        prefixed = f"{settings.REDIS_PREFIX}:{key}"
-        count, _ = client.pipeline(transaction=False).incr(prefixed).expire(prefixed, 2).execute()
+        key = _rate_key(sandbox.access_key_id)
+        count, _ = keycache.redis_client(settings.REDIS_URL).pipeline(transaction=False).incr(key).expire(key, 2).execute()
         return count > sandbox.max_requests_per_second
+    key = f"aws-rps:{sandbox.pk}:{int(time.time())}"
     cache.add(key, 0, timeout=2)
     try:
         return cache.incr(key) > sandbox.max_requests_per_second
@@ -250,9 +216,22 @@ def _over_rate_limit(sandbox: Sandbox) -> bool:
         return False
 
 
+def _lookup_and_count(access_key_id: str) -> tuple[Sandbox | None, int | None, str | None]:
+    """The sandbox with this key and, with Redis, this second's request count including this one
+    and the rate key counted: the sandbox cache's version check and the rate counter share one
+    Redis round trip (sandboxes/keycache.py)."""
+    if not settings.REDIS_URL:
+        return keycache.lookup_uncached(access_key_id), None, None
+    key = _rate_key(access_key_id)
+    pipe = keycache.redis_client(settings.REDIS_URL).pipeline(transaction=False)
+    version, count, _ = pipe.get(keycache.version_key(access_key_id)).incr(key).expire(key, 2).execute()
+    return keycache.lookup(access_key_id, version), count, key
+
+
 def _authenticate(aws_request: AwsRequest, full_path: str, query: str, info: auth.SignedRequestInfo) -> Sandbox | str:
-    """The sandbox the request is signed for, or the kind of failure."""
-    sandbox = sandbox_by_access_key(info.access_key_id)
+    """The sandbox the request is signed for, or the kind of failure. Only requests that pass the
+    signature check count against the sandbox's rate quota."""
+    sandbox, count, rate_key = _lookup_and_count(info.access_key_id)
     if sandbox is None:
         return "unknown_key"
     host = aws_request.headers.get("host", "localhost")
@@ -270,8 +249,13 @@ def _authenticate(aws_request: AwsRequest, full_path: str, query: str, info: aut
             info, secret_key=sandbox.secret_access_key, method=aws_request.method, url=url, headers=aws_request.headers, body=aws_request.body
         )
     if not auth.signature_matches(info, expected):
+        if rate_key is not None:
+            keycache.redis_client(settings.REDIS_URL).decr(rate_key)
         return "bad_signature"
-    if _over_rate_limit(sandbox):
+    if count is None:
+        if _over_rate_limit(sandbox):
+            return "throttled"
+    elif count > sandbox.max_requests_per_second:
         return "throttled"
     return sandbox
 
@@ -383,11 +367,11 @@ async def aws_endpoint(request: HttpRequest, path: str = "") -> HttpResponse:
             # them from its own configuration through the handler's ``preflight`` method.
             registration = next((r for r in registry.registrations() if hasattr(r.handler, "preflight")), registration)
             if registration is not None and hasattr(registration.handler, "preflight"):
-                headers = await _run_sync(registration.handler.preflight, aws_request)
+                headers = await run_sync(registration.handler.preflight, aws_request)
                 return _http_response(200, headers, b"")
         if info is None and method == "GET" and not path and query_params.get("Action") == "ConfirmSubscription":
             registration = registry.by_signing_name("sns")[0]
-            call = await _run_sync(_confirm_subscription_unsigned, aws_request, query_params, request_id)
+            call = await run_sync(_confirm_subscription_unsigned, aws_request, query_params, request_id)
             response = serialize_result(call.operation_model, call.result or {}, request_id=request_id)
             return _http_response(response.status, response.headers, response.body)
         if info is None:
@@ -399,13 +383,13 @@ async def aws_endpoint(request: HttpRequest, path: str = "") -> HttpResponse:
                 status=400,
             )
         auth.check_freshness(info, now=datetime.now(timezone.utc), max_skew_seconds=settings.LAB_SIGNATURE_MAX_SKEW_SECONDS)
-        call = await _run_sync(_authenticate_and_run, aws_request, full_path, query, info, registration, request_id)
+        call = await run_sync(_authenticate_and_run, aws_request, full_path, query, info, registration, request_id)
         ctx, params, operation_model = call.ctx, call.params, call.operation_model
         result = await call.method(ctx, params) if call.pending else call.result
         response = serialize_result(operation_model, result or {}, request_id=request_id)
         if "origin" in aws_request.headers and hasattr(registration.handler, "cors_headers"):
             # A browser's signed request: the handler grants the Access-Control-* headers (S3 CORS).
-            response.headers.update(await _run_sync(registration.handler.cors_headers, ctx, params))
+            response.headers.update(await run_sync(registration.handler.cors_headers, ctx, params))
         if hop is not None:
             hop.finish(service=registration.service_name, ctx=ctx, params=params)
         return _http_response(response.status, response.headers, response.body)

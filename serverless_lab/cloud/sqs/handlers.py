@@ -9,14 +9,12 @@ from __future__ import annotations
 import functools
 import inspect
 import time
-from collections.abc import Callable
 from typing import Any
 
-from asgiref.sync import sync_to_async
-from django.db import close_old_connections
 
 from serverless_lab.cloud.core.errors import AwsError
 from serverless_lab.cloud.core.protocol import load_service_model, validate_required
+from serverless_lab.cloud.core.offloop import run_sync
 from serverless_lab.cloud.core.protocol.query_compat import answer_as, query_view, speaks_query
 from serverless_lab.cloud.core.registry import RequestContext
 
@@ -26,17 +24,6 @@ from .exceptions import InvalidParameterValue, SqsError
 
 Params = dict[str, Any]
 _RECHECK_SECONDS = 1.0  # a long poll re-reads the queue at least this often (delays, visibility expiry)
-
-
-def _off_loop(fn: Callable[..., Any], **kwargs: Any) -> Any:
-    def call() -> Any:
-        close_old_connections()
-        try:
-            return fn(**kwargs)
-        finally:
-            close_old_connections()
-
-    return sync_to_async(call, thread_sensitive=False)()
 
 
 def _outgoing(params: Params) -> backend.Outgoing:
@@ -217,7 +204,7 @@ class SQSHandler:
             visibility_timeout=params.get("VisibilityTimeout"),
         )
         started = time.monotonic()
-        queue, received = await _off_loop(backend.receive_message, **receive)
+        queue, received = await run_sync(backend.receive_message, **receive)
         if wait is None:
             wait = int(backend.effective_attributes(queue)["ReceiveMessageWaitTimeSeconds"])
         if not received and wait > 0:
@@ -225,7 +212,7 @@ class SQSHandler:
             async with waiting_for(queue.pk) as waiter:
                 while not received and (left := deadline - time.monotonic()) > 0:
                     # The first pass re-reads right after subscribing, so a send in between is not missed.
-                    queue, received = await _off_loop(backend.receive_message, **receive)
+                    queue, received = await run_sync(backend.receive_message, **receive)
                     if not received:
                         await waiter.wait(min(left, _RECHECK_SECONDS))
         return {"Messages": [self._message(r, params) for r in received] or None}
