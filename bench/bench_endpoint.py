@@ -44,7 +44,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-endpoint-") as tmp:
         workdir = Path(tmp)
-        with serverless_lab(workdir) as (endpoint, creds):
+        with serverless_lab(workdir) as (endpoint, creds, _database):
             ours = measure(endpoint, creds["access_key_id"], creds["secret_access_key"], args.calls)
         with moto(workdir) as endpoint:
             theirs = measure(endpoint, "testing", "testing", args.calls)
