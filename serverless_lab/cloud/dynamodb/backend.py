@@ -10,6 +10,8 @@ is retried once against the row the other writer committed.
 from __future__ import annotations
 
 import base64
+import copy
+import functools
 import hashlib
 import json
 import math
@@ -161,22 +163,49 @@ def _table_name(sandbox: Sandbox, name: str) -> str:
     return name[len(prefix) :] if name.startswith(prefix) else ""
 
 
+@functools.cache
+def _table_row_sql() -> str:
+    q = connection.ops.quote_name
+    columns = ", ".join(q(field.column) for field in Table._meta.concrete_fields)
+    return f"SELECT {columns} FROM {q(Table._meta.db_table)} WHERE {q('sandbox_id')} = %s AND {q('name')} = %s"
+
+
 def _table(sandbox: Sandbox, name: str) -> TableView:
-    try:
-        table = view(Table.objects.get(sandbox=sandbox, name=_table_name(sandbox, name)))
-    except Table.DoesNotExist:
-        raise ResourceNotFoundException() from None
-    if len(_KEY_SCHEMAS) >= _KEY_SCHEMA_CACHE:
-        _KEY_SCHEMAS.clear()
-    _KEY_SCHEMAS[(sandbox.pk, table.name)] = (table.row.pk, table.schema)
-    return table
+    """The table, read in one plain query: the view built from the same row last time (parsing
+    its schemas, and Django building the query) is reused while the row is unchanged. Each caller
+    gets its own copy of the row, which some operations change and save."""
+    name = _table_name(sandbox, name)
+    with connection.cursor() as cursor:
+        cursor.execute(_table_row_sql(), [sandbox.pk, name])
+        values = cursor.fetchone()
+    if values is None:
+        raise ResourceNotFoundException()
+    cached = _TABLES.get((sandbox.pk, name))
+    if cached is not None and cached[0] == values:
+        table = cached[1]
+    else:
+        try:
+            table = view(Table.objects.get(sandbox=sandbox, name=name))
+        except Table.DoesNotExist:
+            raise ResourceNotFoundException() from None
+        if len(_TABLES) >= _TABLE_CACHE:
+            _TABLES.clear()
+        _TABLES[(sandbox.pk, name)] = (values, table)
+        if len(_KEY_SCHEMAS) >= _TABLE_CACHE:
+            _KEY_SCHEMAS.clear()
+        _KEY_SCHEMAS[(sandbox.pk, table.name)] = (table.row.pk, table.schema)
+    return TableView(copy.copy(table.row), table.schema, table.indexes)
+
+
+# (sandbox pk, table name) -> (the table's row as the database returned it, its view).
+_TABLES: dict[tuple[int, str], tuple[tuple[Any, ...], TableView]] = {}
 
 
 # (sandbox pk, table name) -> (table pk, key schema), for GetItem's one-query path. A table's key
 # schema never changes and its name is never reused while it exists, so an item found under the
 # cached table pk is an item of the current table; anything else goes the long way round.
 _KEY_SCHEMAS: dict[tuple[int, str], tuple[int, KeySchema]] = {}
-_KEY_SCHEMA_CACHE = 4096
+_TABLE_CACHE = 4096
 
 
 def _sqlite_immediate() -> bool:
@@ -372,6 +401,47 @@ def _lock_streams(tables: Iterable[TableView]) -> None:
     streaming = sorted({t.row.pk for t in tables if stream_enabled(t.row)})
     for pk in streaming:
         Table.objects.select_for_update().filter(pk=pk).values_list("pk", flat=True).first()
+
+
+def _can_upsert(table: TableView) -> bool:
+    """Whether an unconditional PutItem can be one upsert statement: on PostgreSQL, into a table
+    with no stream to append to and no index entries to maintain."""
+    return connection.vendor == "postgresql" and not table.indexes and not stream_enabled(table.row)
+
+
+@functools.cache
+def _upsert_sql() -> str:
+    q = connection.ops.quote_name
+    item = q(Item._meta.db_table)
+    key = f"{q('table_id')} = %s AND {q('pkey')} = %s AND {q('skey')} = %s"
+    columns = ", ".join(q(c) for c in ("table_id", "pkey", "skey", "shard", "data", "size", "expires"))
+    updates = ", ".join(f"{q(c)} = EXCLUDED.{q(c)}" for c in ("data", "size", "expires"))
+    return (
+        f"WITH old AS (SELECT {q('data')} FROM {item} WHERE {key}) "
+        f"INSERT INTO {item} ({columns}) VALUES (%s, %s, %s, %s, %s, %s, %s) "
+        f"ON CONFLICT ({q('table_id')}, {q('pkey')}, {q('skey')}) DO UPDATE SET {updates} "
+        f"RETURNING (SELECT {q('data')} FROM old)"
+    )
+
+
+def _upsert(table: TableView, new_item: Doc, capacity: Capacity, now: float) -> None:
+    """Insert or replace an item in one statement (one round trip, its own transaction outside an
+    atomic block), where the general path takes a transaction, a locking read, a savepoint and a
+    write. The replaced item comes back (as of the statement's snapshot) only to size the write
+    units: one written by a concurrent writer since is replaced without being counted, which only
+    an unconditional put that returns nothing can afford."""
+    pk, sk = table.encode(table.key_of(new_item))
+    data, size = dump_item(new_item), logic.item_size(new_item)
+    expires = _expiry(table.row.ttl_attribute, new_item)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(_upsert_sql(), [table.row.pk, pk, sk, table.row.pk, pk, sk, _shard(pk), data, size, expires])
+            (old_data,) = cursor.fetchone()
+    except IntegrityError:  # the table was deleted since it was looked up
+        raise ResourceNotFoundException() from None
+    old = load_item(old_data) if old_data is not None else None
+    old_size = logic.item_size(old) if old is not None and not table.expired(old, now) else 0
+    capacity.table += write_units(max(old_size, size))
 
 
 def _with_insert_retry(fn: Callable[[], T]) -> T:
@@ -953,13 +1023,16 @@ def put_item(
     _check_return_values(return_values, ("NONE", "ALL_OLD"), "Return values set to invalid value")
     _check_return_on_failure(return_on_failure)
     bound = _bind(expressions or Expressions())
+    table = _table(sandbox, table_name)
+    new_item = logic.validate_item(item, table.schema)
+    _check_index_keys(table, new_item)
+    capacity = Capacity(table.name)
+    now = time.time()
+    if bound.condition is None and return_values == "NONE" and _can_upsert(table):
+        _upsert(table, new_item, capacity, now)
+        return WriteResult(None, capacity)
     with _writing():
-        table = _table(sandbox, table_name)
-        new_item = logic.validate_item(item, table.schema)
-        _check_index_keys(table, new_item)
         _lock_streams([table])
-        capacity = Capacity(table.name)
-        now = time.time()
 
         def attempt() -> Doc | None:
             slot = _lock(table, table.key_of(new_item), now)
@@ -992,6 +1065,18 @@ def get_item(
     return ReadResult(_project(bound, item) if item is not None else None, capacity)
 
 
+@functools.cache
+def _get_item_sql() -> str:
+    """The item with its table's TTL attribute, as SQL: building the ORM query cost more than running it."""
+    q = connection.ops.quote_name
+    item, table = q(Item._meta.db_table), q(Table._meta.db_table)
+    return (
+        f"SELECT {item}.{q('data')}, {table}.{q('ttl_attribute')} FROM {item} INNER JOIN {table} "
+        f"ON {table}.{q('id')} = {item}.{q('table_id')} "
+        f"WHERE {item}.{q('table_id')} = %s AND {item}.{q('pkey')} = %s AND {item}.{q('skey')} = %s LIMIT 1"
+    )
+
+
 def _get_cached(sandbox: Sandbox, name: str, key: Doc) -> Doc | None:
     """GetItem in one query when the table's key schema is cached and the item is there (and not
     expired); None sends the caller the long way (table lookup, validation, then the item)."""
@@ -1005,7 +1090,9 @@ def _get_cached(sandbox: Sandbox, name: str, key: Doc) -> Doc | None:
         return None  # the long way raises it, or finds a new table of that name
     pk = logic.encode_key_value(key[schema.hash_key])
     sk = logic.encode_key_value(key[schema.range_key]) if schema.range_key else b""
-    row = Item.objects.filter(table_id=table_pk, pkey=pk, skey=sk).values_list("data", "table__ttl_attribute").first()
+    with connection.cursor() as cursor:
+        cursor.execute(_get_item_sql(), [table_pk, pk, sk])
+        row = cursor.fetchone()
     if row is None:
         return None
     item = load_item(row[0])

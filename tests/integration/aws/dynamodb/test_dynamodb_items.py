@@ -207,6 +207,19 @@ def test_consumed_capacity(ddb, make_table):
     assert "ConsumedCapacity" not in ddb.get_item(TableName="metered", Key=KEY)
 
 
+
+def test_a_put_that_replaces_a_bigger_item_is_metered_by_the_bigger_one(ddb, make_table):
+    """A put into a table with no index or stream is one upsert statement; it still counts the
+    write units of the larger of the old and new item, as DynamoDB does."""
+    make_table("plain")
+    fresh = ddb.put_item(TableName="plain", Item={**KEY, "blob": {"S": "x" * 3000}}, ReturnConsumedCapacity="TOTAL")
+    assert fresh["ConsumedCapacity"]["CapacityUnits"] == 3.0
+    smaller = ddb.put_item(TableName="plain", Item=KEY, ReturnConsumedCapacity="TOTAL")
+    assert smaller["ConsumedCapacity"]["CapacityUnits"] == 3.0
+    again = ddb.put_item(TableName="plain", Item=KEY, ReturnConsumedCapacity="TOTAL")
+    assert again["ConsumedCapacity"]["CapacityUnits"] == 1.0
+    assert ddb.get_item(TableName="plain", Key=KEY)["Item"] == KEY
+
 BAD_PUTS = [
     (
         {"Item": {"pk": {"N": "1"}}},

@@ -126,3 +126,19 @@ def test_ttl_deletes_expired_items_in_the_background_with_a_stream_record(ddb, m
     assert removal["dynamodb"]["OldImage"]["pk"] == {"S": "gone"}
     assert removal["userIdentity"] == {"Type": "Service", "PrincipalId": "dynamodb.amazonaws.com"}
     assert "userIdentity" not in records[0]
+
+
+def test_a_stream_enabled_on_a_busy_table_records_the_next_write(ddb, make_table, streams):
+    """Item writes reuse the table they read last time while its row is unchanged (and write in one
+    statement while it has no stream); enabling a stream must take effect on the very next put."""
+    table = make_table("busy")
+    for index in range(3):
+        ddb.put_item(TableName=table, Item={"pk": {"S": f"before-{index}"}})
+    description = ddb.update_table(
+        TableName=table, StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
+    )["TableDescription"]
+    ddb.put_item(TableName=table, Item={"pk": {"S": "before-0"}, "v": {"N": "1"}})
+    records, _ = read_all(streams, description["LatestStreamArn"])
+    assert [(r["eventName"], r["dynamodb"]["Keys"]) for r in records] == [("MODIFY", {"pk": {"S": "before-0"}})]
+    assert records[0]["dynamodb"]["OldImage"] == {"pk": {"S": "before-0"}}
+    assert records[0]["dynamodb"]["NewImage"] == {"pk": {"S": "before-0"}, "v": {"N": "1"}}
