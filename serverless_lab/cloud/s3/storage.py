@@ -1,9 +1,10 @@
 """Where object bytes live: Django's storage API, under names we generate (never the object key).
 
 The storage is ``STORAGES["lab_s3"]`` when a deployment configures one (for example django-storages'
-S3 backend), else a filesystem storage under ``MEDIA_ROOT / "s3"`` that fsyncs each file before it
-is renamed into place. Every name starts with the sandbox's id, so a sandbox's bytes can be
-removed as one prefix on reset/delete.
+S3 backend), else a filesystem storage under ``MEDIA_ROOT / "s3"`` that fsyncs each file and its
+directory before ``save`` returns. Objects up to ``backend.INLINE_MAX_BYTES`` are not stored here
+at all: their bytes are in their row. Every name starts with the sandbox's id, so a sandbox's
+bytes can be removed as one prefix on reset/delete.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import os
 import tempfile
 import uuid
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from pathlib import Path
 from typing import IO, Any
@@ -25,35 +27,49 @@ from django.db import transaction
 
 logger = logging.getLogger(__name__)
 STORAGE_ALIAS = "lab_s3"
+_FSYNC = ThreadPoolExecutor(max_workers=4, thread_name_prefix="s3-fsync")
+
+
+def _fsync_directory(path: str) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 class DurableFileSystemStorage(FileSystemStorage):
     """A FileSystemStorage whose files are complete and on disk once ``save`` returns.
 
-    Bytes go to a temporary file in the target directory, are fsynced, then renamed over the final
-    name and the directory fsynced: a crash leaves either no file or the whole file, never half.
+    Every name is new (random, see :func:`_new_name`) and nothing refers to it until the caller
+    commits a row that does, after ``save`` returned. So the file is written at its final name
+    directly, and its bytes and its directory entry are made durable by fsyncing the file and its
+    directory at the same time (the directory on another thread): the file system commits both in
+    one go, where a temporary name, fsync, rename and directory fsync take two commits one after
+    the other. A crash mid-write can leave a partial file that no row refers to: never visible,
+    and removed with the sandbox's bytes.
     """
 
     def _save(self, name: str, content: File) -> str:
         full_path = self.path(name)
         directory = os.path.dirname(full_path)
-        os.makedirs(directory, exist_ok=True)
-        fd, temp_path = tempfile.mkstemp(dir=directory, prefix=".upload-")
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+        try:
+            fd = os.open(full_path, flags, 0o600)
+        except FileNotFoundError:  # the directory's first file
+            os.makedirs(directory, exist_ok=True)
+            fd = os.open(full_path, flags, 0o600)
         try:
             with os.fdopen(fd, "wb") as handle:
                 for chunk in content.chunks():
                     handle.write(chunk)
                 handle.flush()
+                directory_synced = _FSYNC.submit(_fsync_directory, directory)
                 os.fsync(handle.fileno())
-            os.replace(temp_path, full_path)
+                directory_synced.result()
         except BaseException:
-            Path(temp_path).unlink(missing_ok=True)
+            Path(full_path).unlink(missing_ok=True)
             raise
-        directory_fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(directory_fd)
-        finally:
-            os.close(directory_fd)
         return name
 
     def get_available_name(self, name: str, max_length: int | None = None) -> str:

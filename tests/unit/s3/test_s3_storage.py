@@ -1,0 +1,41 @@
+"""The durable filesystem storage: a saved file is whole at its name; a failed save leaves nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.core.files.base import ContentFile, File
+
+from serverless_lab.cloud.s3.storage import DurableFileSystemStorage
+
+
+def test_a_saved_file_is_whole_at_its_name_and_alone(tmp_path: Path):
+    storage = DurableFileSystemStorage(location=tmp_path)
+    body = bytes(range(256)) * 4096
+    assert storage.save("7/ab/abcdef", ContentFile(body)) == "7/ab/abcdef"
+    assert (tmp_path / "7/ab/abcdef").read_bytes() == body
+    assert [p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file()] == ["7/ab/abcdef"]
+    storage.save("7/ab/second", ContentFile(b"x"))  # the directory exists now
+    assert (tmp_path / "7/ab/second").read_bytes() == b"x"
+
+
+def test_a_name_is_never_written_twice(tmp_path: Path):
+    storage = DurableFileSystemStorage(location=tmp_path)
+    storage.save("1/aa/name", ContentFile(b"first"))
+    with pytest.raises(FileExistsError):
+        storage.save("1/aa/name", ContentFile(b"second"))
+    assert (tmp_path / "1/aa/name").read_bytes() == b"first"
+
+
+def test_a_failed_save_leaves_no_file(tmp_path: Path):
+    class Broken(File):
+        def chunks(self, chunk_size: int | None = None) -> Iterator[bytes]:
+            yield b"half of it"
+            raise OSError("the client went away")
+
+    storage = DurableFileSystemStorage(location=tmp_path)
+    with pytest.raises(OSError):
+        storage.save("2/bb/broken", Broken(None))
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
