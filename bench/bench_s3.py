@@ -11,7 +11,9 @@ database ``<name>_bench_s3_<pid>`` next to the one named, dropped afterwards, an
 Redis under its own key prefix. Each operation runs in ``--rounds`` alternating blocks (lab, moto,
 lab, …) so load from elsewhere on the machine falls on both alike. Prints p50/p99 latency and ops/s
 for put/get of 1 KiB and 1 MiB objects and list_objects_v2 of 1,000 keys, and our p50 as a ratio
-of moto's (lower is better; the issue's target is <= 1.0x).
+of moto's (lower is better; the issue's target is <= 1.0x). Also the CPU time each server used
+per call (user + system, from /proc; ours includes its PostgreSQL backends), which depends far
+less than latency on what else the machine runs.
 """
 
 from __future__ import annotations
@@ -92,17 +94,69 @@ def operations(s3: Any, args: argparse.Namespace) -> Suite:
     }
 
 
-def interleaved(suites: dict[str, Suite], rounds: int) -> dict[str, dict[str, list[float]]]:
-    """Each operation in ``rounds`` alternating blocks per server; a get reads keys its put wrote."""
-    results: dict[str, dict[str, list[float]]] = {name: {} for name in suites}
+def serving_pids(port: int) -> list[int]:
+    """The process listening on ``port`` (found by its command line), and the PostgreSQL backends of
+    this benchmark's throwaway database when it is ours on PostgreSQL."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0") if entry.name.isdigit() else []
+        except OSError:
+            continue
+        if str(port).encode() in argv and (b"--port" in argv or b"-p" in argv):
+            pids.append(int(entry.name))
+    return pids
+
+
+def database_backends() -> list[int]:
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        return []
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname LIKE %s", [f"%\\_bench\\_s3\\_{os.getpid()}"]
+        )
+        return [row[0] for row in rows]
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time used so far by these processes (all their threads)."""
+    ticks = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+Results = dict[str, dict[str, list[float]]]  # server -> operation -> samples
+
+
+def interleaved(
+    suites: dict[str, Suite], rounds: int, pids: dict[str, Callable[[], list[int]]]
+) -> tuple[Results, Results]:
+    """Each operation in ``rounds`` alternating blocks per server; a get reads keys its put wrote.
+    Returns latencies, and per operation the server's CPU seconds and the calls they were spent on."""
+    results: Results = {name: {} for name in suites}
+    cpu: Results = {name: {} for name in suites}
     for operation, (count, _) in next(iter(suites.values())).items():
         block = max(1, count // rounds)
         for first in range(0, block * rounds, block):
             for name, suite in suites.items():
                 call = suite[operation][1]
+                call(first)  # warm, outside the CPU window (timed() repeats it)
+                processes = pids[name]()
+                before = cpu_seconds(processes)
                 samples = timed(block, lambda i, call=call, first=first: call(first + i))
+                spent = cpu[name].setdefault(operation, [0.0, 0.0])
+                spent[0] += cpu_seconds(processes) - before
+                spent[1] += block + 1
                 results[name].setdefault(operation, []).extend(samples)
-    return results
+    return results, cpu
 
 
 def main() -> None:
@@ -119,10 +173,15 @@ def main() -> None:
                 "lab": operations(client(endpoint, creds["access_key_id"], creds["secret_access_key"]), args),
                 "moto": operations(client(moto_endpoint, "testing", "testing"), args),
             }
-            results = interleaved(suites, args.rounds)
+            lab_port, moto_port = (int(url.split(":")[2].split("/")[0]) for url in (endpoint, moto_endpoint))
+            pids = {
+                "lab": lambda: serving_pids(lab_port) + database_backends(),
+                "moto": lambda: serving_pids(moto_port),
+            }
+            results, cpu = interleaved(suites, args.rounds, pids)
     load = os.getloadavg()
     print(f"lab on {database}, {args.rounds} alternating rounds, load average " + " / ".join(f"{n:.1f}" for n in load))
-    columns = ("lab p50", "lab p99", "lab op/s", "moto p50", "moto p99", "moto op/s", "p50 ratio")
+    columns = ("lab p50", "lab p99", "lab op/s", "moto p50", "moto p99", "moto op/s", "p50 ratio", "lab CPU", "moto CPU")
     header = f"{'operation':<28} " + " ".join(f"{column:>9}" for column in columns)
     print(header)
     print("-" * len(header))
@@ -131,7 +190,8 @@ def main() -> None:
         p50, q50 = statistics.median(samples), statistics.median(other)
         lab = f"{p50 * 1000:>7.2f}ms {percentile(samples, 0.99) * 1000:>7.2f}ms {len(samples) / sum(samples):>9.0f}"
         ref = f"{q50 * 1000:>7.2f}ms {percentile(other, 0.99) * 1000:>7.2f}ms {len(other) / sum(other):>9.0f}"
-        print(f"{name:<28} {lab} {ref} {p50 / q50:>8.2f}x")
+        cpus = (cpu[server][name][0] / cpu[server][name][1] * 1000 for server in ("lab", "moto"))
+        print(f"{name:<28} {lab} {ref} {p50 / q50:>8.2f}x " + " ".join(f"{c:>7.2f}ms" for c in cpus))
 
 
 if __name__ == "__main__":
