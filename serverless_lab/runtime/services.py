@@ -478,6 +478,22 @@ def build_spec(function: Function, config: FunctionConfig, version: str) -> Func
     )
 
 
+_specs: dict[tuple[int, str], tuple[FunctionConfig, FunctionSpec]] = {}
+
+
+def _spec(function: Function, config: FunctionConfig, version: str) -> FunctionSpec:
+    """``build_spec``, kept while ``config`` is the very object ``lambda_.cache`` hands out."""
+    key = (function.pk, version)
+    kept = _specs.get(key)
+    if kept is not None and kept[0] is config:
+        return kept[1]
+    spec = build_spec(function, config, version)
+    if len(_specs) >= cache.MAX_ENTRIES:
+        _specs.clear()
+    _specs[key] = (config, spec)
+    return spec
+
+
 def _config_of(invocation: Invocation) -> FunctionConfig:
     if invocation.version == "$LATEST":
         return invocation.function
@@ -564,7 +580,7 @@ def _run(
         if not synchronous:  # a synchronous invocation's row says running since the call came in
             invocation_start(invocation)
         started_ms = int(time.time() * 1000)
-        spec = build_spec(function, config, invocation.version)
+        spec = _spec(function, config, invocation.version)
         pool = worker_pool()
         environment = pool.acquire(spec)
         try:
