@@ -120,9 +120,16 @@ def read_signature(headers: Mapping[str, str], query: Mapping[str, str]) -> Sign
     return None
 
 
+_AMZ_DATE_SHAPE = re.compile(r"([0-9]{4})([0-9]{2})([0-9]{2})T([0-9]{2})([0-9]{2})([0-9]{2})Z")
+
+
 def _parse_amz_date(value: str) -> datetime:
+    """``YYYYMMDD'T'HHMMSS'Z'`` (by hand: ``strptime`` is a visible share of a request's CPU)."""
     try:
-        return datetime.strptime(value, _AMZ_DATE).replace(tzinfo=timezone.utc)
+        match = _AMZ_DATE_SHAPE.fullmatch(value)
+        if match is None:
+            raise ValueError(value)
+        return datetime(*map(int, match.groups()), tzinfo=timezone.utc)  # type: ignore[misc]
     except ValueError:
         raise AuthError("IncompleteSignature", f"Date must be in ISO-8601 'basic format'. Got '{value}'.") from None
 

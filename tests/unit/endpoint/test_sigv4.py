@@ -89,3 +89,11 @@ def test_freshness_windows():
     expired = auth.SignedRequestInfo(KEY, "20261127", "us-east-1", "s3", ("host",), "ab", stamp(now - timedelta(seconds=61)), True, 60)
     with pytest.raises(auth.AuthError, match="expired"):
         auth.check_freshness(expired, now=now, max_skew_seconds=900)
+
+
+@pytest.mark.parametrize("amz_date", ["2026-11-27T12:00:00Z", "20261327T120000Z", "20261127T120000", "20261127T12000Z", ""])
+def test_a_malformed_signing_date_is_an_incomplete_signature(amz_date):
+    info = auth.SignedRequestInfo(KEY, "20261127", "us-east-1", "sts", ("host",), "ab", amz_date, False)
+    with pytest.raises(auth.AuthError) as error:
+        auth.check_freshness(info, now=datetime(2026, 11, 27, 12, 0, tzinfo=timezone.utc), max_skew_seconds=900)
+    assert error.value.code == "IncompleteSignature" and "ISO-8601" in error.value.message
