@@ -404,39 +404,48 @@ def _lock_streams(tables: Iterable[TableView]) -> None:
 
 
 def _can_upsert(table: TableView) -> bool:
-    """Whether an unconditional PutItem can be one upsert statement: on PostgreSQL, into a table
-    with no stream to append to and no index entries to maintain."""
-    return connection.vendor == "postgresql" and not table.indexes and not stream_enabled(table.row)
+    """Whether an unconditional PutItem can skip the general write path: into a table with no
+    stream to append to and no index entries to maintain."""
+    return not table.indexes and not stream_enabled(table.row)
 
 
 @functools.cache
-def _upsert_sql() -> str:
+def _upsert_sql() -> tuple[str, str, str]:
+    """SQL to read an item's data; to insert or replace it; both in one (PostgreSQL)."""
     q = connection.ops.quote_name
     item = q(Item._meta.db_table)
     key = f"{q('table_id')} = %s AND {q('pkey')} = %s AND {q('skey')} = %s"
     columns = ", ".join(q(c) for c in ("table_id", "pkey", "skey", "shard", "data", "size", "expires"))
     updates = ", ".join(f"{q(c)} = EXCLUDED.{q(c)}" for c in ("data", "size", "expires"))
-    return (
-        f"WITH old AS (SELECT {q('data')} FROM {item} WHERE {key}) "
+    select = f"SELECT {q('data')} FROM {item} WHERE {key}"
+    upsert = (
         f"INSERT INTO {item} ({columns}) VALUES (%s, %s, %s, %s, %s, %s, %s) "
-        f"ON CONFLICT ({q('table_id')}, {q('pkey')}, {q('skey')}) DO UPDATE SET {updates} "
-        f"RETURNING (SELECT {q('data')} FROM old)"
+        f"ON CONFLICT ({q('table_id')}, {q('pkey')}, {q('skey')}) DO UPDATE SET {updates}"
     )
+    return select, upsert, f"WITH old AS ({select}) {upsert} RETURNING (SELECT {q('data')} FROM old)"
 
 
 def _upsert(table: TableView, new_item: Doc, capacity: Capacity, now: float) -> None:
-    """Insert or replace an item in one statement (one round trip, its own transaction outside an
-    atomic block), where the general path takes a transaction, a locking read, a savepoint and a
-    write. The replaced item comes back (as of the statement's snapshot) only to size the write
-    units: one written by a concurrent writer since is replaced without being counted, which only
-    an unconditional put that returns nothing can afford."""
+    """Insert or replace an item in one statement (on PostgreSQL, with the replaced item's data
+    from a CTE in its RETURNING: one round trip, its own transaction outside an atomic block), where
+    the general path takes a transaction, a locking read, a savepoint and a write. The replaced
+    item is read (as of the statement's snapshot) only to size the write units: one written by a
+    concurrent writer since is replaced without being counted, which only an unconditional put that
+    returns nothing can afford."""
     pk, sk = table.encode(table.key_of(new_item))
     data, size = dump_item(new_item), logic.item_size(new_item)
     expires = _expiry(table.row.ttl_attribute, new_item)
+    select, upsert, both = _upsert_sql()
+    key, values = [table.row.pk, pk, sk], [table.row.pk, pk, sk, _shard(pk), data, size, expires]
     try:
         with connection.cursor() as cursor:
-            cursor.execute(_upsert_sql(), [table.row.pk, pk, sk, table.row.pk, pk, sk, _shard(pk), data, size, expires])
-            (old_data,) = cursor.fetchone()
+            if connection.vendor == "postgresql":
+                cursor.execute(both, key + values)
+                (old_data,) = cursor.fetchone()
+            else:  # SQLite's RETURNING would see the new row: read first, in a statement of its own
+                cursor.execute(select, key)
+                old_data = (cursor.fetchone() or (None,))[0]
+                cursor.execute(upsert, values)
     except IntegrityError:  # the table was deleted since it was looked up
         raise ResourceNotFoundException() from None
     old = load_item(old_data) if old_data is not None else None
