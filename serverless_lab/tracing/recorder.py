@@ -374,7 +374,9 @@ def _save_postgres(drafts: list[HopDraft]) -> list[tuple[int, HopMessage]]:
     connection.ensure_connection()
     with connection.cursor() as cursor:
         if connection.connection not in _pg_sessions:  # per session: the statement runs in autocommit
-            cursor.execute("SET lock_timeout = '200ms'")
+            # Hops are telemetry: their commits need not wait for the WAL's flush to disk, whose
+            # fsync would otherwise queue in front of the next durable write of the student's own.
+            cursor.execute("SET lock_timeout = '200ms'; SET synchronous_commit = off")
             _pg_sessions.add(connection.connection)
         params: list[Any] = []
         for ord_, d in enumerate(drafts):
