@@ -68,10 +68,13 @@ def _stat_fields(pid: int | str) -> list[str]:
     return text[text.rindex(")") + 2 :].split()  # from field 3 (state) on
 
 
-def cpu_seconds(lab: Lab) -> float:
+CPU_PARTS = ("uvicorn", "worker parent", "pool processes", "sandboxes", "PostgreSQL")
+
+
+def cpu_seconds(lab: Lab) -> dict[str, float]:
     """CPU time (user + system) used so far by the lab's processes and all their descendants, and by
-    the PostgreSQL backends connected to its database. Unlike wall-clock latency, this hardly
-    depends on what else the machine is running."""
+    the PostgreSQL backends connected to its database, per part (``CPU_PARTS``). Unlike wall-clock
+    latency, this hardly depends on what else the machine is running."""
     import psycopg
 
     children: dict[int, list[int]] = {}
@@ -85,20 +88,31 @@ def cpu_seconds(lab: Lab) -> float:
         backends = [row[0] for row in conn.execute(
             "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
         )]  # fmt: skip
-    todo, seen = [*lab.pids, *backends], set()
-    ticks = 0
-    while todo:
-        pid = todo.pop()
-        if pid in seen:
-            continue
-        seen.add(pid)
-        try:
-            fields = _stat_fields(pid)
-        except OSError:
-            continue
-        ticks += int(fields[11]) + int(fields[12])  # utime, stime
-        todo.extend(children.get(pid, []))
-    return ticks / os.sysconf("SC_CLK_TCK")
+    web, worker = lab.pids
+    pool = children.get(worker, [])
+    parts: dict[str, list[int]] = {
+        "uvicorn": [web],
+        "worker parent": [worker],
+        "pool processes": pool,
+        "sandboxes": [*children.get(web, []), *(pid for parent in pool for pid in children.get(parent, []))],
+        "PostgreSQL": backends,
+    }
+    ticks = dict.fromkeys(CPU_PARTS, 0)
+    for part, todo in parts.items():
+        todo, seen = list(todo), set()
+        while todo:
+            pid = todo.pop()
+            if pid in seen:
+                continue
+            seen.add(pid)
+            try:
+                fields = _stat_fields(pid)
+            except OSError:
+                continue
+            ticks[part] += int(fields[11]) + int(fields[12])  # utime, stime
+            if part == "sandboxes":  # the processes a sandbox started are its own
+                todo.extend(children.get(pid, []))
+    return {part: count / os.sysconf("SC_CLK_TCK") for part, count in ticks.items()}
 
 
 @contextmanager
@@ -263,7 +277,7 @@ def main() -> None:
     init: list[float] = []
     burst: list[float] = []
     rates: list[float] = []
-    cpu_per_invoke: list[float] = []
+    cpu_per_invoke: list[dict[str, float]] = []
     with tempfile.TemporaryDirectory(prefix="bench-lambda-") as tmp:
         workdir = Path(tmp)
         workdir.chmod(0o755)
@@ -284,7 +298,8 @@ def main() -> None:
             for round_ in range(args.rounds):
                 cpu_before = cpu_seconds(lab)
                 warm += timed_invokes(client, "echo", args.warm)
-                cpu_per_invoke.append((cpu_seconds(lab) - cpu_before) / args.warm)
+                cpu_after = cpu_seconds(lab)
+                cpu_per_invoke.append({part: (cpu_after[part] - cpu_before[part]) / args.warm for part in CPU_PARTS})
                 samples, inits = cold_invokes(client, "cold", args.cold, round_)
                 cold += samples
                 init += inits
@@ -293,7 +308,7 @@ def main() -> None:
                 burst += latencies
                 print(f"round {round_ + 1}: warm p50 {statistics.median(warm[-args.warm:]) * 1000:.2f} ms, "
                       f"cold p50 {statistics.median(samples) * 1000:.2f} ms, sustained {rate:.0f}/s, "
-                      f"CPU {cpu_per_invoke[-1] * 1000:.2f} ms per warm invoke", flush=True)
+                      f"CPU {sum(cpu_per_invoke[-1].values()) * 1000:.2f} ms per warm invoke", flush=True)
         env_cold, env_warm = environment_level(workdir, args.env_cold, args.env_warm)
 
     header = f"{'measure':<34} {'p50 ms':>8} {'p99 ms':>8} {'min ms':>8} {'n':>6}   target"
@@ -310,8 +325,10 @@ def main() -> None:
     rates_text = ", ".join(f"{rate:.0f}" for rate in rates)
     print(f"sustained throughput, {args.workers} workers, {args.clients} clients: {rates_text} invokes/s "
           f"(target >= 100)")  # fmt: skip
-    cpu_text = ", ".join(f"{cpu * 1000:.2f}" for cpu in cpu_per_invoke)
+    cpu_text = ", ".join(f"{sum(cpu.values()) * 1000:.2f}" for cpu in cpu_per_invoke)
     print(f"CPU per warm invoke (uvicorn, worker, sandboxes, their PostgreSQL backends): {cpu_text} ms")
+    for part in CPU_PARTS:
+        print(f"  {part:<16} " + ", ".join(f"{cpu[part] * 1000:.2f}" for cpu in cpu_per_invoke) + " ms")
     load = os.getloadavg()
     print(f"load average at the end: {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} ({os.cpu_count()} CPUs)")
 
