@@ -3,6 +3,7 @@
     .venv/bin/python bench/bench_s3.py [--small 300] [--large 40] [--lists 30] [--rounds 5]
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/serverless_lab REDIS_URL=redis://127.0.0.1:6379/0 \\
         .venv/bin/python bench/bench_s3.py
+    .venv/bin/python bench/bench_s3.py --backend   # S3's own work only: no HTTP, no endpoint, no moto
 
 Starts both servers itself on free loopback ports: ours as uvicorn with filesystem storage that
 fsyncs every object under a fresh LAB_VAR_DIR, moto_server in memory. Without DATABASE_URL ours
@@ -23,6 +24,7 @@ import os
 import statistics
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
@@ -159,13 +161,66 @@ def interleaved(
     return results, cpu
 
 
+def backend_costs(args: argparse.Namespace) -> None:
+    """S3's own work per call, apart from the AWS endpoint every service shares (signature, sandbox
+    lookup, rate counter, parsing, tracing): ``backend.put_object`` and ``get_object`` +
+    ``read_object`` called in this process, on a throwaway database as for the servers. Prints the
+    p50 wall time and this process's CPU time per call (all its threads: a large body's MD5 and
+    fsyncs run on pool threads), which excludes the database server's own CPU."""
+    database_url = os.environ.get("DATABASE_URL")
+    with tempfile.TemporaryDirectory(prefix="bench-s3-") as tmp:
+        with bench_database(database_url, "s3") if database_url else nullcontext("") as url:
+            env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "MEDIA_ROOT")}
+            env |= {"LAB_VAR_DIR": str(Path(tmp) / "var"), "LOG_LEVEL": "WARNING"}
+            if url:
+                env["DATABASE_URL"] = url
+            credentials = bench_sandbox(env)
+            os.environ.clear()
+            os.environ.update(env, DJANGO_SETTINGS_MODULE="serverless_lab.settings")
+            import django
+
+            django.setup()
+            from django.db import connections
+
+            from serverless_lab.cloud.s3 import backend
+            from serverless_lab.sandboxes.models import Sandbox
+
+            sandbox = Sandbox.objects.get(pk=credentials["id"])
+            backend.create_bucket(sandbox=sandbox, name="bench-bucket", region="us-east-1")
+            rows = []
+            for label, body, count in (("1 KiB", os.urandom(1024), args.small), ("1 MiB", os.urandom(1 << 20), args.large)):
+                calls = {
+                    "put": lambda i, label=label, body=body: backend.put_object(
+                        sandbox=sandbox, bucket_name="bench-bucket", key=f"{label}/{i}", body=body,
+                        fields=backend.ObjectFields(),
+                    ),
+                    "get": lambda i, label=label: backend.read_object(
+                        backend.get_object(sandbox=sandbox, bucket_name="bench-bucket", key=f"{label}/{i}")
+                    ),
+                }
+                for verb, call in calls.items():
+                    started = time.process_time()
+                    samples = timed(count, call)
+                    rows.append((f"{verb} {label}", statistics.median(samples), (time.process_time() - started) / (count + 1)))
+            connections.close_all()
+    vendor = "PostgreSQL" if database_url else "SQLite"
+    print(f"S3 backend in process on {vendor}, load average " + " / ".join(f"{n:.1f}" for n in os.getloadavg()))
+    print(f"{'operation':<12} {'p50':>9} {'CPU/call':>9}")
+    for name, p50, cpu in rows:
+        print(f"{name:<12} {p50 * 1000:>7.2f}ms {cpu * 1000:>7.2f}ms")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--small", type=int, default=300, help="1 KiB puts and gets")
     parser.add_argument("--large", type=int, default=40, help="1 MiB puts and gets")
     parser.add_argument("--lists", type=int, default=30, help="list_objects_v2 calls over 1,000 keys")
     parser.add_argument("--rounds", type=int, default=5, help="alternating blocks per operation")
+    parser.add_argument("--backend", action="store_true", help="time S3's own work only, in this process")
     args = parser.parse_args()
+    if args.backend:
+        backend_costs(args)
+        return
     with tempfile.TemporaryDirectory(prefix="bench-s3-") as tmp:
         workdir = Path(tmp)
         with serverless_lab(workdir) as (endpoint, creds, database), moto(workdir) as moto_endpoint:
