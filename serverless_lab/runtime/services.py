@@ -32,6 +32,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import IntegrityError, close_old_connections, connection, transaction
+from django.db.models.sql import InsertQuery
 from django.utils import timezone
 
 from serverless_lab.cloud.lambda_ import backend, cache, code, coordination, exceptions
@@ -152,10 +153,35 @@ def _store(invocation: Invocation, fields: dict[str, Any]) -> None:
             Invocation.objects.filter(pk=invocation.pk).update(**fields)
         return
     try:
-        with _quick_commit():
-            invocation.save(force_insert=True)
+        _insert(invocation)
     except IntegrityError:
         logger.warning("invocation %s not recorded: its function is gone", invocation.request_id)
+
+
+def _insert(invocation: Invocation) -> None:
+    """INSERT a new row as ``_quick_commit`` would, but in one round trip to PostgreSQL instead of four.
+
+    Outside a transaction, BEGIN, SET LOCAL, the INSERT and COMMIT go as one query string (Django's
+    client-side binding cursor sends several statements at once): each trip waits for the database
+    process to be scheduled, 0.5-1 ms apiece on a busy machine, and this one is on the caller's path.
+    """
+    if connection.in_atomic_block or connection.vendor != "postgresql" or _server_side_binding():
+        with _quick_commit():
+            invocation.save(force_insert=True)
+        return
+    query = InsertQuery(Invocation)
+    query.insert_values([f for f in Invocation._meta.concrete_fields if not f.primary_key], [invocation])
+    [(sql, params)] = query.get_compiler(connection=connection).as_sql()
+    with connection.cursor() as cursor:
+        try:
+            cursor.execute(f"BEGIN; SET LOCAL synchronous_commit TO OFF; {sql}; COMMIT", params)
+        except Exception:
+            cursor.execute("ROLLBACK")  # the failed statement left the block open (or, at COMMIT, closed)
+            raise
+
+
+def _server_side_binding() -> bool:
+    return bool(connection.settings_dict.get("OPTIONS", {}).get("server_side_binding"))
 
 
 def invocation_store_logs(invocation: Invocation, *, started_ms: int) -> None:

@@ -123,3 +123,30 @@ def test_a_function_deleted_before_its_worker_runs_it_is_answered_and_frees_its_
     assert client.zcard(coordination._lease_keys(cast.sandbox.pk, function_id)[1]) == 0
     posted = json.loads(client.lpop(coordination._result_key("gone-1")))
     assert posted == {"lab_error": "The function was deleted before it could run."}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_worker_inserts_a_row_in_one_trip_and_survives_its_function_being_gone(cast):
+    from django.db import connection
+    from django.utils import timezone
+
+    from serverless_lab.cloud.lambda_.models import Function, Invocation
+    from serverless_lab.runtime.environment import InvokeResult
+
+    function = create(cast)
+    fields = {"sandbox": cast.sandbox, "function": function, "version": "$LATEST", "memory_mb": 128}
+    accepted = timezone.now()
+    kept = Invocation(request_id="kept-1", created_at=accepted, started_at=accepted, **fields)
+    result = InvokeResult(
+        request_id="kept-1", payload=b"1", function_error=None, error_type=None, duration_ms=1.0,
+        billed_duration_ms=1, max_memory_used_mb=30, init_duration_ms=None, cold=False, status="ok", log="x\n",
+    )  # fmt: skip
+    services.invocation_complete(kept, result, log_stream="s")
+    row = Invocation.objects.get(request_id="kept-1")
+    assert (row.status, row.created_at, row.log_text) == ("succeeded", accepted, "x\n")
+
+    lost = Invocation(request_id="lost-1", created_at=accepted, started_at=accepted, **fields)
+    Function.objects.filter(pk=function.pk).delete()
+    services.invocation_complete(lost, result, log_stream="s")  # logged, not raised
+    assert not Invocation.objects.filter(request_id="lost-1").exists()
+    assert not connection.in_atomic_block and Invocation.objects.count() == 0  # the connection is usable
