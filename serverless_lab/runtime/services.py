@@ -28,13 +28,13 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import IntegrityError, close_old_connections, connection, transaction
 from django.db.models.sql import InsertQuery
 from django.utils import timezone
 
+from serverless_lab.cloud.core import offloop
 from serverless_lab.cloud.lambda_ import backend, cache, code, coordination, exceptions
 from serverless_lab.cloud.lambda_.models import Function, FunctionConfig, Invocation
 from serverless_lab.cloud.logs.backend import put_log_lines
@@ -433,20 +433,17 @@ async def invoke_request_response_wait(*, target: backend.Target, request_id: st
     )
 
 
-def _start_in_thread(**kwargs: Any) -> None:
-    close_old_connections()
-    try:
-        invoke_request_response_start(**kwargs)
-    finally:
-        close_old_connections()
-
-
 async def invoke_request_response(
     *, target: backend.Target, request_id: str, payload: bytes, trace_header: str | None, client_context: str | None
 ) -> SyncResult:
     """Run the function and wait for its result without holding a thread while it runs."""
-    await sync_to_async(_start_in_thread, thread_sensitive=False)(
-        target=target, request_id=request_id, payload=payload, trace_header=trace_header, client_context=client_context
+    await offloop.run_sync(
+        invoke_request_response_start,
+        target=target,
+        request_id=request_id,
+        payload=payload,
+        trace_header=trace_header,
+        client_context=client_context,
     )
     return await invoke_request_response_wait(target=target, request_id=request_id)
 

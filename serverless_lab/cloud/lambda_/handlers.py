@@ -5,12 +5,9 @@ from __future__ import annotations
 import base64
 import functools
 import json
-from collections.abc import Callable
 from typing import Any
 
-from asgiref.sync import sync_to_async
-from django.db import close_old_connections
-
+from serverless_lab.cloud.core import offloop
 from serverless_lab.cloud.core.registry import RequestContext
 from serverless_lab.runtime import services
 
@@ -78,19 +75,6 @@ def _config_changes(params: dict[str, Any]) -> dict[str, Any]:
     if "Environment" in params:
         changes["environment"] = dict((params["Environment"] or {}).get("Variables") or {})
     return changes
-
-
-def _in_thread(fn: Callable[..., Any], **kwargs: Any) -> Any:
-    """ORM work from an async handler method, in a pooled thread with Django's connection hygiene."""
-
-    def call() -> Any:
-        close_old_connections()
-        try:
-            return fn(**kwargs)
-        finally:
-            close_old_connections()
-
-    return sync_to_async(call, thread_sensitive=False)()
 
 
 def _client_context(value: str | None) -> str | None:
@@ -253,7 +237,7 @@ class LambdaHandler:
             start(target=target, client_context=client_context)
             return target
 
-        target = await _in_thread(resolve_and_queue)
+        target = await offloop.run_sync(resolve_and_queue)
         if kind == "DryRun":
             return {"StatusCode": 204}
         if kind == "Event":
