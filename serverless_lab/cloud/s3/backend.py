@@ -11,7 +11,7 @@ import json
 import logging
 import uuid
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -414,17 +414,24 @@ def _insert_version(
     return obj, replaced.size
 
 
-# hashlib and the file write and fsync release the GIL: a large body's MD5 (its ETag) is computed
-# on another thread while its bytes go to disk, rather than after.
+# hashlib, the database round trips and the file write and fsync release the GIL: a large body's
+# MD5 (its ETag) is computed on another thread while the rest goes on, rather than after.
 _HASHER = ThreadPoolExecutor(max_workers=4, thread_name_prefix="s3-md5")
-_HASH_ALONGSIDE_BYTES = 256 * 1024
+_HASH_ON_POOL_BYTES = 64 * 1024  # below this the thread hop costs more than the hash
+
+
+def _md5_started(body: bytes) -> Future[str]:
+    """``body``'s MD5 (hex): being computed on a pool thread from now on, or for a small body done."""
+    if len(body) > _HASH_ON_POOL_BYTES:
+        return _HASHER.submit(logic.md5_hex, body)
+    done: Future[str] = Future()
+    done.set_result(logic.md5_hex(body))
+    return done
 
 
 def _save_and_hash(sandbox: Sandbox, body: bytes) -> tuple[str, str]:
     """Store ``body`` durably; returns its storage name and MD5 (hex)."""
-    if len(body) < _HASH_ALONGSIDE_BYTES:
-        return storage.save_bytes(sandbox.pk, body), logic.md5_hex(body)
-    digest = _HASHER.submit(logic.md5_hex, body)
+    digest = _md5_started(body)
     return storage.save_bytes(sandbox.pk, body), digest.result()
 
 
@@ -448,9 +455,10 @@ def put_object(
 ) -> Object:
     """Errors in S3's order: the key, the bucket, Content-MD5, tags, the size, the quota."""
     _check_key(key)
+    md5 = _md5_started(body)  # for a large body, on a pool thread while the bucket is read and the file written
 
     def checks() -> None:
-        if content_md5 is not None and not logic.content_md5_matches(content_md5, body):
+        if content_md5 is not None and not logic.content_md5_matches(content_md5, md5.result()):
             raise exceptions.InvalidDigest()
         _check_tags(fields.tags)
         _check_size(sandbox, len(body))
@@ -458,18 +466,18 @@ def put_object(
     if len(body) <= INLINE_MAX_BYTES:
         # Nothing to store before the transaction, so the bucket is looked up and the request
         # checked inside it: one round trip fewer.
-        name, data, etag = "", body, logic.md5_hex(body)
+        name, data = "", body
     else:
         _, used = _bucket_and_storage_used(sandbox, bucket_name)  # refusals before the bytes are stored
         checks()
         _check_quota(sandbox, len(body), used)
-        (name, etag), data = _save_and_hash(sandbox, body), None
+        name, data = storage.save_bytes(sandbox.pk, body), None
     return _store_version(
         sandbox=sandbox,
         bucket_name=bucket_name,
         key=key,
         size=len(body),
-        etag=etag,
+        etag=md5.result(),
         fields=fields,
         storage_name=name,
         data=data,
@@ -759,11 +767,12 @@ def upload_part(
         raise exceptions.InvalidArgument(
             "Part number must be an integer between 1 and 10000, inclusive", ArgumentName="partNumber"
         )
+    digest = _md5_started(body)
     upload = get_upload(sandbox=sandbox, bucket_name=bucket_name, key=key, upload_id=upload_id)
-    if content_md5 is not None and not logic.content_md5_matches(content_md5, body):
+    if content_md5 is not None and not logic.content_md5_matches(content_md5, digest.result()):
         raise exceptions.InvalidDigest()
     _check_quota(sandbox, len(body))
-    name, etag = _save_and_hash(sandbox, body)
+    name, etag = storage.save_bytes(sandbox.pk, body), digest.result()
     try:
         with transaction.atomic():
             _use_bytes(sandbox, len(body), enforce_quota=True)

@@ -223,13 +223,14 @@ def multipart_etag(part_etags: Sequence[str]) -> str:
     return f"{digest.hexdigest()}-{len(part_etags)}"
 
 
-def content_md5_matches(header: str, data: bytes) -> bool:
-    """Whether a Content-MD5 header (base64 of the binary digest) matches ``data``."""
+def content_md5_matches(header: str, md5: str) -> bool:
+    """Whether a Content-MD5 header (base64 of the binary digest) matches the body's MD5 (hex, as
+    computed once for its ETag)."""
     try:
         claimed = base64.b64decode(header, validate=True)
     except (binascii.Error, ValueError):
         return False
-    return claimed == hashlib.md5(data, usedforsecurity=False).digest()
+    return claimed == bytes.fromhex(md5)
 
 
 # --- CORS --------------------------------------------------------------------------------------

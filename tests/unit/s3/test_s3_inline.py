@@ -69,3 +69,26 @@ def test_listings_leave_the_bytes_out(cast):
     put(cast.sandbox, "a", SMALL)
     _, page = backend.list_objects(sandbox=cast.sandbox, bucket_name="inline-test")
     assert "data" in page.contents[0].get_deferred_fields()
+
+
+@pytest.mark.parametrize("body", [SMALL, LARGE], ids=["small", "large"])
+def test_content_md5_is_checked_for_both_forms_and_a_mismatch_keeps_nothing(cast, media, body):
+    import base64
+    import hashlib
+
+    from serverless_lab.cloud.s3 import exceptions
+
+    backend.create_bucket(sandbox=cast.sandbox, name="inline-test", region="us-east-1")
+    right = base64.b64encode(hashlib.md5(body).digest()).decode()
+    wrong = base64.b64encode(hashlib.md5(b"other").digest()).decode()
+    with pytest.raises(exceptions.InvalidDigest):
+        backend.put_object(
+            sandbox=cast.sandbox, bucket_name="inline-test", key="k", body=body, fields=backend.ObjectFields(),
+            content_md5=wrong,
+        )
+    assert not Object.objects.exists() and files(media) == []
+    obj = backend.put_object(
+        sandbox=cast.sandbox, bucket_name="inline-test", key="k", body=body, fields=backend.ObjectFields(),
+        content_md5=right,
+    )
+    assert obj.etag == hashlib.md5(body).hexdigest() and get(cast.sandbox, "k") == body

@@ -171,9 +171,9 @@ def test_etags():
 
 def test_content_md5():
     digest = base64.b64encode(hashlib.md5(b"data").digest()).decode()
-    assert logic.content_md5_matches(digest, b"data")
-    assert not logic.content_md5_matches(digest, b"other")
-    assert not logic.content_md5_matches("not base64!", b"data")
+    assert logic.content_md5_matches(digest, logic.md5_hex(b"data"))
+    assert not logic.content_md5_matches(digest, logic.md5_hex(b"other"))
+    assert not logic.content_md5_matches("not base64!", logic.md5_hex(b"data"))
 
 
 RULES = [
