@@ -12,9 +12,9 @@ prefix (so nothing else's workers take its tasks). A trivial Python handler (``r
   matches) before each invoke; only the invoke is timed, and its log must show ``Init Duration``;
 * sustained: ``--clients`` threads, each with its own boto3 client, invoking back to back;
   invokes/s over the whole burst, and the latency each client saw;
-* CPU per warm invoke: user + system time of the lab's processes (uvicorn, the worker, its pool
-  processes and sandboxes) and of their PostgreSQL backends over the warm invokes, divided by their
-  number: less at the mercy of a busy machine than the latencies;
+* CPU per warm invoke: user + system time of the lab's processes (uvicorn, the worker parent, its
+  pool processes, the sandboxes) and of their PostgreSQL backends over the warm invokes, divided by
+  their number, in total and per part: less at the mercy of a busy machine than the latencies;
 * environment level (no HTTP, no Celery, no database): ``ExecutionEnvironment.start()`` (cold start)
   and ``invoke()`` on a warm one, in this process.
 
