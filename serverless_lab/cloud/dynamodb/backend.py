@@ -425,6 +425,61 @@ def _upsert_sql() -> tuple[str, str, str]:
     return select, upsert, f"WITH old AS ({select}) {upsert} RETURNING (SELECT {q('data')} FROM old)"
 
 
+@functools.cache
+def _guarded_upsert_sql() -> str:
+    """The upsert as one PostgreSQL statement that writes only while the table is still the one a
+    cached view describes for it: the same id and TTL attribute, no index, no enabled stream."""
+    q = connection.ops.quote_name
+    select, upsert, _ = _upsert_sql()
+    table = q(Table._meta.db_table)
+    guard = (
+        f"SELECT 1 FROM {table} WHERE {q('id')} = %s AND {q('ttl_attribute')} = %s "
+        f"AND {q('global_indexes')} = '[]'::jsonb AND {q('local_indexes')} = '[]'::jsonb "
+        f"AND NOT COALESCE(({q('stream_specification')} ->> 'StreamEnabled')::boolean, false)"
+    )
+    columns, _, rest = upsert.partition(" VALUES (%s, %s, %s, %s, %s, %s, %s) ")
+    typed = "%s::bigint, %s::bytea, %s::bytea, %s::bigint, %s::text, %s::integer, %s::bigint"
+    return (
+        f"WITH t AS ({guard}), old AS ({select}) {columns} SELECT {typed} FROM t {rest} "
+        f"RETURNING (SELECT {q('data')} FROM old)"
+    )
+
+
+def _put_into_known_table(sandbox: Sandbox, table_name: str, item: Doc, now: float) -> Capacity | None:
+    """PutItem's quickest path, on PostgreSQL outside a transaction: into a table this process has
+    read before (its view in ``_TABLES``), as one statement whose guard re-checks in the database
+    what the view promised (no stream, no index, its TTL attribute), so not even the table is read.
+    None when the path does not apply, or the guard found the table changed (or gone): then the
+    caller goes the usual way with the table read afresh, which raises whatever error applies."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        return None
+    cached = _TABLES.get((sandbox.pk, _table_name(sandbox, table_name)))
+    if cached is None or not _can_upsert(cached[1]):
+        return None
+    table = cached[1]
+    try:
+        new_item = logic.validate_item(item, table.schema)
+    except DynamoValidationError:
+        return None  # perhaps against a table since deleted and made anew: ask the current one
+    pk, sk = table.encode(table.key_of(new_item))
+    data, size = dump_item(new_item), logic.item_size(new_item)
+    params = [table.row.pk, table.row.ttl_attribute, table.row.pk, pk, sk]
+    params += [table.row.pk, pk, sk, _shard(pk), data, size, _expiry(table.row.ttl_attribute, new_item)]
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(_guarded_upsert_sql(), params)
+            row = cursor.fetchone()
+    except IntegrityError:  # the table was deleted meanwhile
+        return None
+    if row is None:
+        return None
+    old = load_item(row[0]) if row[0] is not None else None
+    old_size = logic.item_size(old) if old is not None and not table.expired(old, now) else 0
+    capacity = Capacity(table.name)
+    capacity.table += write_units(max(old_size, size))
+    return capacity
+
+
 def _upsert(table: TableView, new_item: Doc, capacity: Capacity, now: float) -> None:
     """Insert or replace an item in one statement (on PostgreSQL, with the replaced item's data
     from a CTE in its RETURNING: one round trip, its own transaction outside an atomic block), where
@@ -1032,11 +1087,15 @@ def put_item(
     _check_return_values(return_values, ("NONE", "ALL_OLD"), "Return values set to invalid value")
     _check_return_on_failure(return_on_failure)
     bound = _bind(expressions or Expressions())
+    now = time.time()
+    if bound.condition is None and return_values == "NONE":
+        done = _put_into_known_table(sandbox, table_name, item, now)
+        if done is not None:
+            return WriteResult(None, done)
     table = _table(sandbox, table_name)
     new_item = logic.validate_item(item, table.schema)
     _check_index_keys(table, new_item)
     capacity = Capacity(table.name)
-    now = time.time()
     if bound.condition is None and return_values == "NONE" and _can_upsert(table):
         _upsert(table, new_item, capacity, now)
         return WriteResult(None, capacity)

@@ -263,3 +263,53 @@ def test_resource_api_creates_and_waits(ddb_resource):
     assert [t.name for t in ddb_resource.tables.all()] == ["movies"]
     table.delete()
     table.wait_until_not_exists()
+
+
+# A put into a table the server has read before is one guarded statement (backend._put_into_known_table):
+# every change to the table must still reach the very next put.
+
+
+def test_a_gsi_added_to_a_busy_table_indexes_the_next_put(ddb, make_table):
+    make_table("busy-players")
+    ddb.put_item(TableName="busy-players", Item={"pk": {"S": "p0"}})
+    ddb.put_item(TableName="busy-players", Item={"pk": {"S": "p1"}})
+    ddb.update_table(
+        TableName="busy-players",
+        AttributeDefinitions=[{"AttributeName": "game", "AttributeType": "S"}],
+        GlobalSecondaryIndexUpdates=[
+            {"Create": {"IndexName": "by-game", "KeySchema": [{"AttributeName": "game", "KeyType": "HASH"}],
+                        "Projection": {"ProjectionType": "KEYS_ONLY"}}}
+        ],
+    )
+    ddb.put_item(TableName="busy-players", Item={"pk": {"S": "p2"}, "game": {"S": "go"}})
+    found = ddb.query(
+        TableName="busy-players", IndexName="by-game",
+        KeyConditionExpression="game = :g", ExpressionAttributeValues={":g": {"S": "go"}},
+    )
+    assert found["Items"] == [{"pk": {"S": "p2"}, "game": {"S": "go"}}]
+
+
+def test_ttl_enabled_on_a_busy_table_applies_to_the_next_put(ddb, make_table):
+    make_table("busy-sessions")
+    ddb.put_item(TableName="busy-sessions", Item={"pk": {"S": "s0"}})
+    ddb.put_item(TableName="busy-sessions", Item={"pk": {"S": "s1"}})
+    ddb.update_time_to_live(TableName="busy-sessions", TimeToLiveSpecification={"Enabled": True, "AttributeName": "ttl"})
+    ddb.put_item(TableName="busy-sessions", Item={"pk": {"S": "old"}, "ttl": {"N": "1000"}})  # expired in 1970
+    assert "Item" not in ddb.get_item(TableName="busy-sessions", Key={"pk": {"S": "old"}})
+
+
+def test_a_table_made_anew_with_another_key_takes_puts_at_once(ddb, make_table):
+    make_table("renewed")
+    ddb.put_item(TableName="renewed", Item={"pk": {"S": "a"}})
+    ddb.put_item(TableName="renewed", Item={"pk": {"S": "b"}})
+    ddb.delete_table(TableName="renewed")
+    make_table("renewed", hash=("id", "N"))
+    ddb.put_item(TableName="renewed", Item={"id": {"N": "7"}})
+    assert ddb.get_item(TableName="renewed", Key={"id": {"N": "7"}})["Item"] == {"id": {"N": "7"}}
+    with pytest.raises(ClientError) as error:
+        ddb.put_item(TableName="renewed", Item={"pk": {"S": "c"}})
+    assert error.value.response["Error"]["Code"] == "ValidationException"
+    ddb.delete_table(TableName="renewed")
+    with pytest.raises(ClientError) as error:
+        ddb.put_item(TableName="renewed", Item={"id": {"N": "8"}})
+    assert error.value.response["Error"]["Code"] == "ResourceNotFoundException"
