@@ -21,8 +21,9 @@ from django.db import connections
 
 T = TypeVar("T")
 
-# Enough threads for the endpoint's long polls (SQS WaitTimeSeconds, synchronous Invoke) to wait
-# side by side without starving short calls.
+# Threads (each with its own database connection) are started only when no idle one is free, so a
+# steady stream of calls uses a few; the cap bounds a burst's connections. Waits that last (SQS long
+# polls, a synchronous Invoke's result) happen on the event loop, not here.
 _pool = ThreadPoolExecutor(max_workers=max(32, (os.cpu_count() or 1) * 8), thread_name_prefix="aws-endpoint")
 
 # A thread whose connection answered less than this many seconds ago skips Django's health check
