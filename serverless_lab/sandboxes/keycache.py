@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import logging
 import threading
 import time
 from typing import Any
@@ -29,6 +30,7 @@ from serverless_lab.ops.redis_pool import SharedConnectionPool
 
 from .models import Sandbox
 
+logger = logging.getLogger(__name__)
 MAX_AGE_S = 60.0
 MAX_ENTRIES = 4096
 
@@ -70,7 +72,10 @@ def lookup_uncached(access_key_id: str) -> Sandbox | None:
 
 
 def _bump(access_key_id: str) -> None:
-    redis_client(settings.REDIS_URL).incr(version_key(access_key_id))
+    try:
+        redis_client(settings.REDIS_URL).incr(version_key(access_key_id))
+    except redis.RedisError:  # the change is committed; caches then catch up within MAX_AGE_S
+        logger.warning("could not invalidate the cached sandbox of key %s", access_key_id, exc_info=True)
 
 
 def _changed(sender: type[Sandbox], instance: Sandbox, **kwargs: Any) -> None:
