@@ -1,4 +1,5 @@
-"""One Redis connection pool per URL for the whole process, for Django's Redis cache.
+"""One Redis connection pool per URL for the whole process: for Django's Redis cache and for the
+code that talks to Redis directly (:func:`shared_client`).
 
 Under ASGI Django keeps a cache object per request context, and each builds its own pool: every
 AWS request (the endpoint's rate counter) opened a new Redis connection. Pools are thread-safe and
@@ -6,6 +7,7 @@ reset themselves after a fork, so sharing one is safe.
 """
 from __future__ import annotations
 
+import functools
 import threading
 from typing import Any
 
@@ -26,3 +28,10 @@ class SharedConnectionPool(redis.ConnectionPool):
             if pool is None:
                 pool = _pools[key] = redis.ConnectionPool.from_url(url, **kwargs)
         return pool
+
+
+@functools.cache
+def shared_client(url: str) -> redis.Redis:
+    """The process's client for ``url``, on the shared pool (thread-safe; building one per call
+    costs CPU, and one per caller would mean a pool, and its connections, each)."""
+    return redis.Redis(connection_pool=SharedConnectionPool.from_url(url))

@@ -14,7 +14,6 @@ between a change and the next request) could leave stale. Without Redis there is
 from __future__ import annotations
 
 import copy
-import functools
 import logging
 import threading
 import time
@@ -26,7 +25,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 
-from serverless_lab.ops.redis_pool import SharedConnectionPool
+from serverless_lab.ops.redis_pool import shared_client
 
 from .models import Sandbox
 
@@ -41,12 +40,6 @@ _entries: dict[str, tuple[bytes | None, float, Sandbox]] = {}
 def version_key(access_key_id: str) -> str:
     """The Redis key of the version counter of the sandbox with this access key."""
     return f"{settings.REDIS_PREFIX}:sandbox-version:{access_key_id}"
-
-
-@functools.cache
-def redis_client(url: str) -> redis.Redis:
-    """One client per process on the shared pool (thread-safe; building one per request costs CPU)."""
-    return redis.Redis(connection_pool=SharedConnectionPool.from_url(url))
 
 
 def lookup(access_key_id: str, version: bytes | None) -> Sandbox | None:
@@ -73,7 +66,7 @@ def lookup_uncached(access_key_id: str) -> Sandbox | None:
 
 def _bump(access_key_id: str) -> None:
     try:
-        redis_client(settings.REDIS_URL).incr(version_key(access_key_id))
+        shared_client(settings.REDIS_URL).incr(version_key(access_key_id))
     except redis.RedisError:  # the change is committed; caches then catch up within MAX_AGE_S
         logger.warning("could not invalidate the cached sandbox of key %s", access_key_id, exc_info=True)
 

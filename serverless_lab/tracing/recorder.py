@@ -25,7 +25,7 @@ from channels_redis.core import RedisChannelLayer
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connection, transaction
 
-from serverless_lab.sandboxes import keycache
+from serverless_lab.ops.redis_pool import shared_client
 
 from . import conf, nodes
 from .broadcast import sandbox_group
@@ -416,7 +416,7 @@ def _to_watched(messages: list[tuple[int, HopMessage]]) -> list[tuple[int, HopMe
         return messages
     sandbox_ids = sorted({sandbox_id for sandbox_id, _ in messages})
     after = f"({int(time.time()) - layer.group_expiry}"  # members group_send would not discard as expired
-    pipe = keycache.redis_client(settings.REDIS_URL).pipeline(transaction=False)
+    pipe = shared_client(settings.REDIS_URL).pipeline(transaction=False)
     for sandbox_id in sandbox_ids:
         pipe.zcount(layer._group_key(sandbox_group(sandbox_id)), after, "+inf")
     try:

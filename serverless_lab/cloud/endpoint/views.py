@@ -38,6 +38,7 @@ from serverless_lab.cloud.core.protocol import (
     serialize_result,
 )
 from serverless_lab.sandboxes.models import Sandbox
+from serverless_lab.ops.redis_pool import shared_client
 from serverless_lab.sandboxes import keycache
 from serverless_lab.tracing.recorder import EndpointHop, endpoint_hop_begin
 
@@ -206,7 +207,7 @@ def _over_rate_limit(sandbox: Sandbox) -> bool:
     """A fixed one-second window per sandbox, counted in Redis (in the local cache without REDIS_URL)."""
     if settings.REDIS_URL:
         key = _rate_key(sandbox.access_key_id)
-        count, _ = keycache.redis_client(settings.REDIS_URL).pipeline(transaction=False).incr(key).expire(key, 2).execute()
+        count, _ = shared_client(settings.REDIS_URL).pipeline(transaction=False).incr(key).expire(key, 2).execute()
         return count > sandbox.max_requests_per_second
     key = f"aws-rps:{sandbox.pk}:{int(time.time())}"
     cache.add(key, 0, timeout=2)
@@ -223,7 +224,7 @@ def _lookup_and_count(access_key_id: str) -> tuple[Sandbox | None, int | None, s
     if not settings.REDIS_URL:
         return keycache.lookup_uncached(access_key_id), None, None
     key = _rate_key(access_key_id)
-    pipe = keycache.redis_client(settings.REDIS_URL).pipeline(transaction=False)
+    pipe = shared_client(settings.REDIS_URL).pipeline(transaction=False)
     version, count, _ = pipe.get(keycache.version_key(access_key_id)).incr(key).expire(key, 2).execute()
     return keycache.lookup(access_key_id, version), count, key
 
@@ -250,7 +251,7 @@ def _authenticate(aws_request: AwsRequest, full_path: str, query: str, info: aut
         )
     if not auth.signature_matches(info, expected):
         if rate_key is not None:
-            keycache.redis_client(settings.REDIS_URL).decr(rate_key)
+            shared_client(settings.REDIS_URL).decr(rate_key)
         return "bad_signature"
     if count is None:
         if _over_rate_limit(sandbox):

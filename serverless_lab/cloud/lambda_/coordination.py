@@ -27,6 +27,8 @@ import redis
 import redis.asyncio as aioredis
 from django.conf import settings
 
+from serverless_lab.ops.redis_pool import shared_client
+
 THROTTLED_RESERVED = "ReservedFunctionConcurrentInvocationLimitExceeded"
 THROTTLED_SANDBOX = "ConcurrentInvocationLimitExceeded"
 STALE_CONFIG = "StaleConfiguration"  # not a throttle: the caller's cached function is out of date
@@ -57,9 +59,8 @@ def _key(*parts: object) -> str:
     return ":".join([settings.REDIS_PREFIX, "lambda", *map(str, parts)])
 
 
-@cache
 def _client() -> redis.Redis:
-    return redis.Redis.from_url(settings.REDIS_URL)
+    return shared_client(settings.REDIS_URL)
 
 
 @cache

@@ -18,12 +18,12 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from functools import cache
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 
+from serverless_lab.ops.redis_pool import shared_client
 from serverless_lab.tracing.broadcast import sandbox_group
 
 logger = logging.getLogger(__name__)
@@ -70,11 +70,8 @@ def _channel(queue_id: int) -> str:
     return f"{settings.REDIS_PREFIX}:sqs:visible:{queue_id}"
 
 
-@cache
 def _redis() -> Any:
-    import redis
-
-    return redis.Redis.from_url(settings.REDIS_URL)
+    return shared_client(settings.REDIS_URL)
 
 
 def notify_visible(queue_id: int) -> None:
