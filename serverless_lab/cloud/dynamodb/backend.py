@@ -473,10 +473,8 @@ def _put_into_known_table(sandbox: Sandbox, table_name: str, item: Doc, now: flo
         return None
     if row is None:
         return None
-    old = load_item(row[0]) if row[0] is not None else None
-    old_size = logic.item_size(old) if old is not None and not table.expired(old, now) else 0
     capacity = Capacity(table.name)
-    capacity.table += write_units(max(old_size, size))
+    _count_replacing(table, row[0], size, now, capacity)
     return capacity
 
 
@@ -503,6 +501,11 @@ def _upsert(table: TableView, new_item: Doc, capacity: Capacity, now: float) -> 
                 cursor.execute(upsert, values)
     except IntegrityError:  # the table was deleted since it was looked up
         raise ResourceNotFoundException() from None
+    _count_replacing(table, old_data, size, now, capacity)
+
+
+def _count_replacing(table: TableView, old_data: str | None, size: int, now: float, capacity: Capacity) -> None:
+    """The write units of an upsert: of the larger of the replaced item (if live) and the new one."""
     old = load_item(old_data) if old_data is not None else None
     old_size = logic.item_size(old) if old is not None and not table.expired(old, now) else 0
     capacity.table += write_units(max(old_size, size))
