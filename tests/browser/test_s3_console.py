@@ -41,6 +41,7 @@ def test_drop_two_files_see_them_listed_preview_one_and_share_it(live_lab, page,
     expect(page.get_by_role("heading", name="browser-drop", level=1)).to_be_visible()
     expect(page.get_by_text("This bucket is empty")).to_be_visible()
 
+    expect(page.locator("#dropzone[data-ready]")).to_have_count(1)  # the page's module has run
     report = {"course": "serverless", "lessons": [1, 2, 3]}
     page.evaluate(
         DROP_TWO_FILES,

@@ -94,4 +94,5 @@ if (zone) {
     const files = [...(event.dataTransfer?.files || [])];
     if (files.length) uploadAll(files);
   });
+  zone.dataset.ready = "true"; // a drop before this point would do nothing (tests wait for it)
 }
