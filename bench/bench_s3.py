@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import boto3
 from botocore.config import Config
@@ -116,7 +117,8 @@ def database_backends() -> list[int]:
         return []
     import psycopg
 
-    with psycopg.connect(url, autocommit=True) as conn:
+    # pg_stat_activity covers every database: ask the maintenance one, which always exists.
+    with psycopg.connect(urlunsplit(urlsplit(url)._replace(path="/postgres")), autocommit=True) as conn:
         rows = conn.execute(
             "SELECT pid FROM pg_stat_activity WHERE datname LIKE %s", [f"%\\_bench\\_s3\\_{os.getpid()}"]
         )
