@@ -63,6 +63,11 @@ def _patient_flush() -> None:
 
 _patient_flush()
 
+# The test process's own endpoint calls (the Django test client) keep their hop writer in a thread:
+# unit tests catch its broadcasts in process. The live lab's server uses the default, a writer
+# process on PostgreSQL with Redis (tests/integration/test_trace_writer_process.py).
+settings.LAB_TRACE_WRITER = "thread"
+
 
 @dataclass
 class Cast:

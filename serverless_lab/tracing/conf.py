@@ -3,6 +3,7 @@
 LAB_TRACING             record hops at all (default true; ``false`` for the overhead benchmark)
 LAB_TRACING_KEEP        traces kept per sandbox (default 500)
 LAB_TRACING_MAX_AGE_H   hours a trace is kept (default 168)
+LAB_TRACE_WRITER        where the endpoint's hops are written: auto (default), process or thread
 """
 
 from __future__ import annotations
@@ -26,3 +27,10 @@ def keep_traces() -> int:
 
 def max_age_hours() -> float:
     return float(_setting("LAB_TRACING_MAX_AGE_H", "168"))
+
+
+def writer_mode() -> str:
+    """Where the endpoint's hop writer runs: ``auto`` (a child process on PostgreSQL with Redis,
+    else a thread), ``process`` or ``thread``."""
+    mode = _setting("LAB_TRACE_WRITER", "auto").strip().lower()
+    return mode if mode in ("auto", "process", "thread") else "auto"

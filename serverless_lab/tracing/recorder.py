@@ -1,10 +1,15 @@
 """Hops of AWS endpoint operations, recorded off the request path.
 
 The endpoint calls ``endpoint_hop_begin`` when a signed request arrives and ``EndpointHop.finish``
-with its outcome: two cheap calls that allocate ids and put a tuple on a queue. One writer thread
-per process drains the queue, saves each batch in one transaction (``services.hops_save``) and then
-sends the messages to the sandboxes' channel groups, so hops keep their order and a request never
-waits for the database or Redis on tracing's behalf.
+with its outcome: two cheap calls that allocate ids and put a ``Finished`` record on a queue. One
+writer per server process drains the queue, works each batch out into hops, saves it in one
+statement and then sends the messages to the sandboxes' channel groups, so hops keep their order
+and a request never waits for the database or Redis on tracing's behalf.
+
+Where the writer runs (``LAB_TRACE_WRITER``): on PostgreSQL with Redis, in a child process of its
+own (``writer_process``), fed through a pipe by a thread that only pickles, so its work never
+holds the server's GIL while a request wants it; on SQLite (or ``thread``), in a thread of the
+server process.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import threading
 import time
 import weakref
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 import redis
 from channels.layers import get_channel_layer
@@ -90,6 +95,7 @@ class EndpointHop:
         "access_key_id",
         "header",
         "hop_id",
+        "invoked",
         "new_trace",
         "parent_hop_id",
         "request",
@@ -117,6 +123,7 @@ class EndpointHop:
         self.header = str(trace.child(self.hop_id))
         self.started = time.perf_counter()
         self.started_at = datetime.now(UTC)
+        self.invoked: str | None = None  # an Invoke's FunctionName, once a call inside it asked
         EndpointHop.in_flight[self.hop_id] = (time.monotonic(), self)
 
     def finish(self, *, service: str | None, ctx: Any = None, params: Any = None, error_code: str = "") -> None:
@@ -124,8 +131,93 @@ class EndpointHop:
         EndpointHop.in_flight.pop(self.hop_id, None)
         if service is None or error_code in _AUTH_FAILURES:
             return
-        duration_ms = (time.perf_counter() - self.started) * 1000
-        _writer.submit((self, service, ctx, params, error_code, duration_ms))
+        _writer.submit(self.finished(service=service, ctx=ctx, params=params, error_code=error_code))
+
+    def finished(self, *, service: str, ctx: Any = None, params: Any = None, error_code: str = "") -> Finished:
+        """What the writer needs of this call, in plain picklable values: the sandbox and the
+        parameters when the handler ran, else the request itself (the writer re-parses it)."""
+        handled = ctx is not None
+        return Finished(
+            access_key_id=self.access_key_id,
+            service=service,
+            trace_id=self.trace_id,
+            parent_hop_id=self.parent_hop_id,
+            hop_id=self.hop_id,
+            new_trace=self.new_trace,
+            started_at=self.started_at,
+            duration_ms=(time.perf_counter() - self.started) * 1000,
+            error_code=error_code,
+            sandbox=(ctx.sandbox.pk, ctx.region, ctx.sandbox.account_id) if handled else None,
+            operation=ctx.operation if handled else "",
+            params=_portable(params) if handled and isinstance(params, dict) else None,
+            request=None if handled else _portable_request(self.request),
+            parent_invoke=_invoke_in_flight(self.parent_hop_id),
+        )
+
+
+class Finished(NamedTuple):
+    """A finished call as the writer receives it (pickled when the writer is a child process)."""
+
+    access_key_id: str
+    service: str
+    trace_id: str
+    parent_hop_id: str
+    hop_id: str
+    new_trace: bool
+    started_at: datetime
+    duration_ms: float
+    error_code: str
+    sandbox: tuple[int, str, str] | None  # (pk, region, account id) when the handler ran
+    operation: str
+    params: dict[str, Any] | None
+    request: Any  # the AwsRequest of a call whose handler did not run, to re-parse
+    parent_invoke: str  # FunctionName of the synchronous Invoke in flight here that is this call's parent
+
+
+# A failed call's body is kept up to this size for the writer's re-parse (a JSON protocol's
+# operation parameters are in it); the preview shows 240 characters of them anyway.
+_REPARSE_BODY = 64 * 1024
+
+
+def _portable(params: dict[str, Any]) -> dict[str, Any]:
+    """``params`` with top-level bodies and streams replaced by what the preview shows of them, so
+    a 1 MiB S3 body is not copied to the writer (nested values are small and pickle as they are)."""
+    if not any(isinstance(value, (bytes, bytearray, memoryview)) or hasattr(value, "read") for value in params.values()):
+        return params
+    return {
+        key: f"<{len(value)} bytes>"
+        if isinstance(value, (bytes, bytearray, memoryview))
+        else ("<stream>" if hasattr(value, "read") else value)
+        for key, value in params.items()
+    }
+
+
+def _portable_request(aws_request: Any) -> Any:
+    from serverless_lab.cloud.core.protocol.request import AwsRequest
+
+    return AwsRequest(
+        method=aws_request.method,
+        path=aws_request.path,
+        query=aws_request.query,
+        headers=dict(aws_request.headers.items()),
+        body=bytes(aws_request.body[:_REPARSE_BODY]),
+    )
+
+
+def _invoke_in_flight(parent_hop_id: str) -> str:
+    """The FunctionName of the synchronous Invoke this call came from, while that Invoke is still in
+    flight in this process (its function is running and calling out): only this process knows it."""
+    if not parent_hop_id:
+        return ""
+    at_and_call = EndpointHop.in_flight.get(parent_hop_id)
+    if at_and_call is None or at_and_call[1].signing_service != "lambda":
+        return ""
+    call = at_and_call[1]
+    if call.invoked is None:
+        operation, params = _operation_and_params("lambda", call.request)
+        name = params.get("FunctionName") if operation in _INVOKES else None
+        call.invoked = name if isinstance(name, str) else ""
+    return call.invoked
 
 
 def endpoint_hop_begin(aws_request: Any, info: Any) -> EndpointHop | None:
@@ -143,39 +235,37 @@ def endpoint_hop_begin(aws_request: Any, info: Any) -> EndpointHop | None:
     return hop
 
 
-def _draft(item: tuple[Any, ...]) -> HopDraft | None:
+def _draft(item: Finished) -> HopDraft | None:
     """Turn a finished call into a hop: the slow part (parsing, lookups) happens here, in the writer."""
-    hop, service, ctx, params, error_code, duration_ms = item
-    if ctx is not None:
-        sandbox, operation = ctx.sandbox, ctx.operation
-        region = ctx.region
+    if item.sandbox is not None:
+        sandbox_id, region, account = item.sandbox
+        operation, params = item.operation, item.params
     else:
         from serverless_lab.sandboxes.selectors import sandbox_by_access_key
 
-        sandbox = sandbox_by_access_key(hop.access_key_id)
+        sandbox = sandbox_by_access_key(item.access_key_id)
         if sandbox is None:
             return None
-        region = sandbox.region
-        operation, params = _operation_and_params(service, hop.request)
+        sandbox_id, region, account = sandbox.pk, sandbox.region, sandbox.account_id
+        operation, params = _operation_and_params(item.service, item.request)
     params = params if isinstance(params, dict) else {}
     status = Hop.Status.OK
-    if error_code:
-        status = Hop.Status.THROTTLED if error_code in _THROTTLES else Hop.Status.ERROR
-    caller = _caller(sandbox.pk, hop.trace_id, hop.parent_hop_id, region, sandbox.account_id)
+    if item.error_code:
+        status = Hop.Status.THROTTLED if item.error_code in _THROTTLES else Hop.Status.ERROR
     return HopDraft(
-        sandbox_id=sandbox.pk,
-        trace_id=hop.trace_id,
-        hop_id=hop.hop_id,
-        parent_hop_id=hop.parent_hop_id,
-        from_node=caller,
-        to_node=nodes.resource_node(service, params, region=region, account=sandbox.account_id),
-        action=f"{service}:{operation or 'Unknown'}",
+        sandbox_id=sandbox_id,
+        trace_id=item.trace_id,
+        hop_id=item.hop_id,
+        parent_hop_id=item.parent_hop_id,
+        from_node=_caller(sandbox_id, item, region, account),
+        to_node=nodes.resource_node(item.service, params, region=region, account=account),
+        action=f"{item.service}:{operation or 'Unknown'}",
         status=status,
-        error_code=error_code,
-        started_at=hop.started_at,
-        duration_ms=duration_ms,
+        error_code=item.error_code,
+        started_at=item.started_at,
+        duration_ms=item.duration_ms,
         payload_preview=nodes.preview(params),
-        new_trace=hop.new_trace,
+        new_trace=item.new_trace,
     )
 
 
@@ -190,22 +280,20 @@ def _is_function(node: str) -> bool:
     return node.startswith("arn:aws:lambda:") and ":function:" in node
 
 
-def _caller(sandbox_id: int, trace_id: str, parent_hop_id: str, region: str, account: str) -> str:
+def _caller(sandbox_id: int, item: Finished, region: str, account: str) -> str:
     """Where a call came from: the Lambda function whose invocation is its parent hop, else the
-    client. The parent is looked up in this process's recent hops, then among its calls in flight
-    (a synchronous Invoke is still running while its function calls out), then in the database."""
+    client. The parent is looked up among the writer's recent hops, then among the server's calls in
+    flight (a synchronous Invoke is still running while its function calls out: ``parent_invoke``),
+    then in the database."""
+    parent_hop_id = item.parent_hop_id
     if not parent_hop_id:
         return nodes.CLIENT
     function = _invoked.get(parent_hop_id)
-    if function is None:
-        at_and_call = EndpointHop.in_flight.get(parent_hop_id)
-        if at_and_call is not None and at_and_call[1].signing_service == "lambda":
-            operation, params = _operation_and_params("lambda", at_and_call[1].request)
-            if operation in _INVOKES:
-                function = nodes.resource_node("lambda", params, region=region, account=account)
+    if function is None and item.parent_invoke:
+        function = nodes.resource_node("lambda", {"FunctionName": item.parent_invoke}, region=region, account=account)
     if function is None:
         function = (
-            Hop.objects.filter(trace__sandbox_id=sandbox_id, trace__trace_id=trace_id, hop_id=parent_hop_id)
+            Hop.objects.filter(trace__sandbox_id=sandbox_id, trace__trace_id=item.trace_id, hop_id=parent_hop_id)
             .values_list("to_node", flat=True)
             .first()
         )
@@ -243,32 +331,31 @@ def _operation_and_params(service: str, aws_request: Any) -> tuple[str, dict[str
 
 
 class _Writer:
-    """A queue and the one thread per process that saves and broadcasts what lands on it."""
+    """The queue ``finish`` puts on, and the one thread per process that drains it: the writer
+    itself (``_run``), or, on PostgreSQL with Redis, a forwarder to the writer's child process."""
 
     def __init__(self) -> None:
         self._pid = -1
-        self._queue: queue.SimpleQueue[tuple[Any, ...]] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[Finished] = queue.SimpleQueue()
         self._lock = threading.Lock()
 
-    def submit(self, item: tuple[Any, ...]) -> None:
+    def submit(self, item: Finished) -> None:
         if self._pid != os.getpid():  # first use, or a forked child (the parent's thread is not here)
             with self._lock:
                 if self._pid != os.getpid():
+                    from . import writer_process
+
                     self._queue = queue.SimpleQueue()
-                    threading.Thread(
-                        target=self._run, args=(self._queue,), name="lab-trace-writer", daemon=True
-                    ).start()
+                    target = writer_process.forward if _in_child_process() else self._run
+                    threading.Thread(target=target, args=(self._queue,), name="lab-trace-writer", daemon=True).start()
                     self._pid = os.getpid()
         self._queue.put(item)
 
-    def _run(self, items: queue.SimpleQueue[tuple[Any, ...]]) -> None:
-        loop = asyncio.new_event_loop()  # owned by this thread; it runs only while sending
-        trace_pks: dict[tuple[int, str], int] = {}
-        last_batch = 0.0
+    def _run(self, items: queue.SimpleQueue[Finished]) -> None:
+        batches = BatchWriter()
         while True:
             batch = [items.get()]
-            idle = time.monotonic() - last_batch
-            if idle < _BUSY_S:
+            if batches.busy():
                 time.sleep(_LINGER_S)
             if connection.vendor == "sqlite":
                 deadline = time.monotonic() + _SQLITE_YIELD_S
@@ -279,27 +366,53 @@ class _Writer:
                     batch.append(items.get_nowait())
                 except queue.Empty:
                     break
-            drafts: list[HopDraft] = []
-            try:
-                if idle > _RECHECK_S:  # not per batch: on PostgreSQL each check is a SELECT 1
-                    close_old_connections()
-                drafts = _callers_in_batch([draft for draft in map(_draft, batch) if draft is not None])
-                if len(trace_pks) > _KNOWN_TRACES:
-                    trace_pks.clear()
-                messages = _save(drafts, trace_pks)
-                _remember_invocations(drafts)
-                prune_if_due({draft.sandbox_id for draft in drafts})
-            except DatabaseError as error:  # e.g. the sandbox, or a trace it knew, was deleted meanwhile
-                trace_pks.clear()
-                connection.close_if_unusable_or_obsolete()
-                messages = _save_per_sandbox(drafts, trace_pks, error)
-            except Exception:
-                logger.exception("recording %d hops failed", len(batch))
-                continue
-            messages = _to_watched(messages)
-            if messages:
-                loop.run_until_complete(_send(messages))
-            last_batch = time.monotonic()
+            batches.write(batch)
+
+
+def _in_child_process() -> bool:
+    """Whether this process's hops are written by a child process (see the module docstring)."""
+    mode = conf.writer_mode()
+    if mode == "auto":
+        return connection.vendor == "postgresql" and bool(settings.REDIS_URL)
+    return mode == "process"
+
+
+class BatchWriter:
+    """Works batches of finished calls out into hops, saves and broadcasts them; one per writer."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()  # owned by the writer's thread; it runs only while sending
+        self.trace_pks: dict[tuple[int, str], int] = {}
+        self.last_batch = 0.0
+
+    def busy(self) -> bool:
+        """Whether calls keep coming: then the writer waits ``_LINGER_S`` for more to batch with."""
+        return time.monotonic() - self.last_batch < _BUSY_S
+
+    def write(self, batch: list[Finished]) -> None:
+        idle = time.monotonic() - self.last_batch
+        drafts: list[HopDraft] = []
+        try:
+            if idle > _RECHECK_S:  # not per batch: on PostgreSQL each check is a SELECT 1
+                close_old_connections()
+            drafts = _callers_in_batch([draft for draft in map(_draft, batch) if draft is not None])
+            if len(self.trace_pks) > _KNOWN_TRACES:
+                self.trace_pks.clear()
+            messages = _save(drafts, self.trace_pks)
+            _remember_invocations(drafts)
+            prune_if_due({draft.sandbox_id for draft in drafts})
+        except DatabaseError as error:  # e.g. the sandbox, or a trace it knew, was deleted meanwhile
+            self.trace_pks.clear()
+            connection.close_if_unusable_or_obsolete()
+            messages = _save_per_sandbox(drafts, self.trace_pks, error)
+        except Exception:
+            logger.exception("recording %d hops failed", len(batch))
+            self.last_batch = time.monotonic()
+            return
+        messages = _to_watched(messages)
+        if messages:
+            self.loop.run_until_complete(_send(messages))
+        self.last_batch = time.monotonic()
 
 
 def _save_per_sandbox(

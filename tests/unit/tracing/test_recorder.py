@@ -62,7 +62,7 @@ def test_failed_authentication_is_not_queued_but_throttles_and_errors_are(queued
     hop = recorder.endpoint_hop_begin(request(), signed())
     for code in ("SignatureDoesNotMatch", "InvalidClientTokenId", "Throttling", "NoSuchBucket"):
         hop.finish(service="sts", error_code=code)
-    assert [item[4] for item in queued] == ["Throttling", "NoSuchBucket"]
+    assert [item.error_code for item in queued] == ["Throttling", "NoSuchBucket"]
 
 
 @pytest.mark.django_db
@@ -71,7 +71,7 @@ def test_a_failed_call_is_re_parsed_into_its_operation_and_resource(cast):
     hop = recorder.endpoint_hop_begin(
         aws_request, SimpleNamespace(access_key_id=cast.sandbox.access_key_id, signed_headers=(), service="s3")
     )
-    draft = recorder._draft((hop, "s3", None, None, "NoSuchKey", 1.5))
+    draft = recorder._draft(hop.finished(service="s3", error_code="NoSuchKey"))
     assert (draft.action, draft.to_node, draft.status, draft.error_code) == (
         "s3:GetObject",
         "arn:aws:s3:::photos",
@@ -79,7 +79,7 @@ def test_a_failed_call_is_re_parsed_into_its_operation_and_resource(cast):
         "NoSuchKey",
     )
     assert draft.sandbox_id == cast.sandbox.pk and '"Key":"cat.jpg"' in draft.payload_preview
-    throttled = recorder._draft((hop, "s3", None, None, "SlowDown", 1.0))
+    throttled = recorder._draft(hop.finished(service="s3", error_code="SlowDown"))
     assert throttled.status == "throttled"
 
 
@@ -133,7 +133,7 @@ def test_a_call_whose_parent_invoked_a_function_comes_from_that_function(cast, b
         SimpleNamespace(access_key_id=sandbox.access_key_id, signed_headers=(), service="s3"),
     )
     ctx = SimpleNamespace(sandbox=sandbox, operation="PutObject", region=sandbox.region)
-    draft = recorder._draft((inside, "s3", ctx, {"Bucket": "photos", "Key": "a"}, "", 1.0))
+    draft = recorder._draft(inside.finished(service="s3", ctx=ctx, params={"Bucket": "photos", "Key": "a"}))
     assert (draft.from_node, draft.to_node, draft.parent_hop_id) == (function, "arn:aws:s3:::photos", invoke.hop_id)
     # A delivery recorded elsewhere (SQS → Lambda in a worker) is found in the database.
     delivery = hop_record(
@@ -143,13 +143,13 @@ def test_a_call_whose_parent_invoked_a_function_comes_from_that_function(cast, b
         request({"x-amzn-trace-id": str(delivery)}),
         SimpleNamespace(access_key_id=sandbox.access_key_id, signed_headers=(), service="s3"),
     )
-    assert recorder._draft((later, "s3", ctx, {"Bucket": "photos"}, "", 1.0)).from_node == function
+    assert recorder._draft(later.finished(service="s3", ctx=ctx, params={"Bucket": "photos"})).from_node == function
     # A parent that is not a function invocation leaves the caller the client.
     plain = recorder.endpoint_hop_begin(
         request({"x-amzn-trace-id": f"Root={ROOT};Parent=53995c3f42cd8ad8"}),
         SimpleNamespace(access_key_id=sandbox.access_key_id, signed_headers=(), service="s3"),
     )
-    assert recorder._draft((plain, "s3", ctx, {"Bucket": "photos"}, "", 1.0)).from_node == "client"
+    assert recorder._draft(plain.finished(service="s3", ctx=ctx, params={"Bucket": "photos"})).from_node == "client"
 
 
 def test_a_functions_call_saved_in_one_batch_with_its_invoke_comes_from_the_function():
