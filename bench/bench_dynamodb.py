@@ -1,9 +1,12 @@
 """DynamoDB benchmark: Serverless Lab against moto_server, side by side, through boto3 over loopback HTTP.
 
+    [DATABASE_URL=postgres://postgres@127.0.0.1:5432/serverless_lab REDIS_URL=redis://127.0.0.1:6379/0] \
     .venv/bin/python bench/bench_dynamodb.py [--count 500] [--slow-count 100] [--partition 10000]
 
-Starts both servers itself on free loopback ports: ours as uvicorn on a fresh LAB_VAR_DIR (SQLite
-in WAL mode: every write is committed to disk before the answer), moto_server in memory. Loads one
+Starts both servers itself on free loopback ports: ours as uvicorn on a fresh LAB_VAR_DIR (without
+DATABASE_URL, SQLite in WAL mode; with it, as CI and deployments run, a throwaway PostgreSQL
+database ``<name>_bench_dynamodb_<pid>`` and, with REDIS_URL, its own Redis key prefix: every write
+is committed to disk before the answer either way), moto_server in memory. Loads one
 10,000-item partition into each, then prints p50/p99 latency and ops/s for PutItem, GetItem, Query
 (10 items of that partition), a Scan page (100 items) and TransactWriteItems (4 items), and our
 p50/p99 as ratios of moto's (lower is better; the issue's target is p50 <= 1.0x). Both servers run at
@@ -20,7 +23,7 @@ import statistics
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +31,18 @@ import boto3
 from botocore.config import Config
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import bench_sandbox, free_port, moto, percentile, process, timed, uvicorn, wait  # noqa: E402
+from harness import (  # noqa: E402
+    bench_database,
+    bench_sandbox,
+    drop_redis_keys,
+    free_port,
+    moto,
+    percentile,
+    process,
+    timed,
+    uvicorn,
+    wait,
+)
 
 TABLE = "bench"
 ROUND = 25  # calls per server before switching to the other
@@ -37,13 +51,25 @@ ROUND = 25  # calls per server before switching to the other
 @contextmanager
 def serverless_lab(workdir: Path) -> Iterator[tuple[str, str, str]]:
     """Our server on a fresh var dir; yields the endpoint URL and a sandbox's key pair."""
+    database_url, redis_url = os.environ.get("DATABASE_URL"), os.environ.get("REDIS_URL")
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
     env |= {"LAB_VAR_DIR": str(workdir / "var"), "LAB_PUBLIC_URL": f"http://127.0.0.1:{port}", "LOG_LEVEL": "WARNING"}
-    credentials = bench_sandbox(env)
-    with process(uvicorn(port), env, workdir / "lab.log"):
-        wait(port)
-        yield f"http://127.0.0.1:{port}/aws/", credentials["access_key_id"], credentials["secret_access_key"]
+    prefix = f"bench-dynamodb-{os.getpid()}"
+    if redis_url:
+        env |= {"REDIS_URL": redis_url, "LAB_REDIS_PREFIX": prefix}
+    try:
+        with bench_database(database_url, "dynamodb") if database_url else nullcontext("") as url:
+            if url:
+                env["DATABASE_URL"] = url
+            print(f"our server on {'PostgreSQL' if url else 'SQLite'}{' and Redis' if redis_url else ''}", flush=True)
+            credentials = bench_sandbox(env)
+            with process(uvicorn(port), env, workdir / "lab.log"):
+                wait(port)
+                yield f"http://127.0.0.1:{port}/aws/", credentials["access_key_id"], credentials["secret_access_key"]
+    finally:
+        if redis_url:
+            drop_redis_keys(redis_url, prefix)
 
 
 @contextmanager
