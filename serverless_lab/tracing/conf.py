@@ -9,16 +9,29 @@ LAB_TRACE_WRITER        where the endpoint's hops are written: auto (default), p
 from __future__ import annotations
 
 import os
+from functools import cache
+from typing import Any
 
 from django.conf import settings
+from django.core.signals import setting_changed
 
 
 def _setting(name: str, default: str) -> str:
     return str(getattr(settings, name, os.environ.get(name, default)))
 
 
+@cache
 def enabled() -> bool:
+    """Asked on every AWS call, so read once (and again when a test changes the setting)."""
     return _setting("LAB_TRACING", "true").strip().lower() not in ("0", "false", "no", "off")
+
+
+def _forget(*, setting: str, **kwargs: Any) -> None:
+    if setting == "LAB_TRACING":
+        enabled.cache_clear()
+
+
+setting_changed.connect(_forget)
 
 
 def keep_traces() -> int:
