@@ -10,6 +10,9 @@ aliases changes, tells a process whether what it cached about them (``lambda_.ca
 current. Acquiring a lease can check it in the same script, so a warm invoke spends no round trip
 on it.
 
+A synchronous invoke also queues its Celery task in that script (``enqueue``): the lease and the
+message go together or not at all, in one round trip.
+
 Results: the worker pushes a synchronous invocation's result onto a per-request list; the endpoint
 waits on it with BLPOP from an asyncio client, holding no thread while the function runs.
 """
@@ -38,7 +41,7 @@ RESULT_TTL_S = 120
 CONFIG_TOKEN_TTL_S = 86400  # a sandbox's token expires when unused (a lost token only means a cache miss)
 
 _ACQUIRE = """
-if #KEYS == 3 and redis.call('GET', KEYS[3]) ~= ARGV[7] then return 3 end
+if ARGV[7] ~= '' and redis.call('GET', KEYS[3]) ~= ARGV[7] then return 3 end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[1])
 local reserved = tonumber(ARGV[5])
@@ -51,6 +54,7 @@ for i = 1, 2 do
   redis.call('ZADD', KEYS[i], ARGV[2], ARGV[3])
   redis.call('EXPIRE', KEYS[i], ARGV[6])
 end
+if ARGV[8] ~= '' then redis.call('LPUSH', KEYS[4], ARGV[8]) end
 return 0
 """
 
@@ -81,16 +85,17 @@ def acquire_lease(
     reserved: int | None,
     timeout_s: int,
     config_token: str | None = None,
+    enqueue: tuple[str, str] | None = None,
 ) -> str | None:
     """Take a concurrency slot for ``lease_id``; None on success, else the throttle Reason, or
-    ``STALE_CONFIG`` (no slot taken) when ``config_token`` is no longer the sandbox's token."""
+    ``STALE_CONFIG`` (no slot taken) when ``config_token`` is no longer the sandbox's token.
+    ``enqueue`` (a list's key, a message) is LPUSHed only if the slot was taken."""
     now = time.time()
     ttl = timeout_s + LEASE_SLACK_S
-    keys = _lease_keys(sandbox_id, function_id)
-    args: list[object] = [now, now + ttl, lease_id, sandbox_limit, -1 if reserved is None else reserved, ttl]
-    if config_token is not None:
-        keys.append(_config_key(sandbox_id))
-        args.append(config_token)
+    queue_key, message = enqueue or (_key("unused"), "")
+    keys = [*_lease_keys(sandbox_id, function_id), _config_key(sandbox_id), queue_key]
+    reserved_arg = -1 if reserved is None else reserved
+    args: list[object] = [now, now + ttl, lease_id, sandbox_limit, reserved_arg, ttl, config_token or "", message]
     outcome = _acquire_script()(keys=keys, args=args)
     return {0: None, 1: THROTTLED_RESERVED, 2: THROTTLED_SANDBOX, 3: STALE_CONFIG}[int(outcome)]
 

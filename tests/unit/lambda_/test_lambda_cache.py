@@ -79,6 +79,28 @@ def test_a_lease_with_a_stale_token_is_refused_and_takes_no_slot(cast):
         release(cast, function, "r1")
 
 
+def test_a_lease_queues_its_message_only_when_it_takes_the_slot(cast):
+    function = create(cast)
+    client = coordination._client()
+    queue = coordination._key("unit-queue", function.pk)
+    token = coordination.config_token(cast.sandbox.pk)
+
+    def take(lease_id: str, reserved: int | None, config_token: str | None) -> str | None:
+        return coordination.acquire_lease(
+            sandbox_id=cast.sandbox.pk, function_id=function.pk, lease_id=lease_id, sandbox_limit=10,
+            reserved=reserved, timeout_s=3, config_token=config_token, enqueue=(queue, f"message {lease_id}"),
+        )  # fmt: skip
+
+    try:
+        assert take("q1", 1, token) is None
+        assert take("q2", 1, token) == coordination.THROTTLED_RESERVED
+        assert take("q3", None, "stale") == coordination.STALE_CONFIG
+        assert client.lrange(queue, 0, -1) == [b"message q1"]
+    finally:
+        release(cast, function, "q1")
+        client.delete(queue)
+
+
 def test_resolve_reads_the_database_once_until_told_to_reload(cast, django_assert_num_queries):
     create(cast)
     target, token = cache.resolve(sandbox=cast.sandbox, function_name="cached", qualifier=None)
@@ -144,6 +166,10 @@ def test_the_worker_inserts_a_row_in_one_trip_and_survives_its_function_being_go
     services.invocation_complete(kept, result, log_stream="s")
     row = Invocation.objects.get(request_id="kept-1")
     assert (row.status, row.created_at, row.log_text) == ("succeeded", accepted, "x\n")
+    again = Invocation(request_id="kept-2", created_at=accepted, started_at=accepted, **fields)
+    services.invocation_complete(again, result, log_stream="s2")  # the statement compiled for kept-1
+    row = Invocation.objects.get(request_id="kept-2")
+    assert (row.function_id, row.status, row.max_memory_used_mb, row.log_stream) == (function.pk, "succeeded", 30, "s2")
 
     lost = Invocation(request_id="lost-1", created_at=accepted, started_at=accepted, **fields)
     Function.objects.filter(pk=function.pk).delete()
