@@ -3,8 +3,9 @@
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/serverless_lab REDIS_URL=redis://127.0.0.1:6379/0 \\
         .venv/bin/python bench/bench_lambda.py [--warm 500] [--cold 30] [--burst 600] [--clients 4] [--workers 2]
 
-Runs what a deployment runs: uvicorn and a Celery worker (``--workers`` processes)
-on PostgreSQL and Redis, on a throwaway database ``<name>_bench_lambda_<pid>`` and its own Redis key
+Runs what a deployment runs: uvicorn and the Celery workers of ``ops.workers`` (``--workers``
+processes for the default and delivery queues, as many threads for the runtime queue) on PostgreSQL
+and Redis, on a throwaway database ``<name>_bench_lambda_<pid>`` and its own Redis key
 prefix (so nothing else's workers take its tasks). A trivial Python handler (``return event``):
 
 * warm invoke: sequential RequestResponse invokes once every worker process has a warm environment;
@@ -12,9 +13,10 @@ prefix (so nothing else's workers take its tasks). A trivial Python handler (``r
   matches) before each invoke; only the invoke is timed, and its log must show ``Init Duration``;
 * sustained: ``--clients`` threads, each with its own boto3 client, invoking back to back;
   invokes/s over the whole burst, and the latency each client saw;
-* CPU per warm invoke: user + system time of the lab's processes (uvicorn, the worker parent, its
-  pool processes, the sandboxes) and of their PostgreSQL backends over the warm invokes, divided by
-  their number, in total and per part: less at the mercy of a busy machine than the latencies;
+* CPU per warm invoke: user + system time of the lab's processes (uvicorn and its trace writer, the
+  runtime worker, the sandboxes, the other worker) and of their PostgreSQL backends over the warm
+  invokes, divided by their number, in total and per part: less at the mercy of a busy machine than
+  the latencies;
 * environment level (no HTTP, no Celery, no database): ``ExecutionEnvironment.start()`` (cold start)
   and ``invoke()`` on a warm one, in this process.
 
@@ -48,6 +50,7 @@ from botocore.config import Config
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import PYTHON, bench_database, bench_sandbox, drop_redis_keys, free_port, percentile, process, uvicorn, wait  # noqa: E402
 
+from serverless_lab.ops.workers import worker_commands  # noqa: E402
 from serverless_lab.runtime import ExecutionEnvironment, FunctionSpec  # noqa: E402
 
 ROLE = "arn:aws:iam::123456789012:role/bench"
@@ -59,7 +62,7 @@ EVENT = json.dumps({"n": 1, "text": "x" * 64}).encode()
 class Lab:
     endpoint: str
     credentials: dict[str, Any]
-    pids: list[int]  # uvicorn and the Celery worker (its pool processes and sandboxes descend from it)
+    pids: list[int]  # uvicorn, the runtime worker (the sandboxes descend from it), the other worker
     database_url: str
 
 
@@ -68,11 +71,11 @@ def _stat_fields(pid: int | str) -> list[str]:
     return text[text.rindex(")") + 2 :].split()  # from field 3 (state) on
 
 
-CPU_PARTS = ("uvicorn", "worker parent", "pool processes", "sandboxes", "PostgreSQL")
+CPU_PARTS = ("uvicorn", "trace writer", "runtime worker", "sandboxes", "other worker", "PostgreSQL")
 
 
 def cpu_seconds(lab: Lab) -> dict[str, float]:
-    """CPU time (user + system) used so far by the lab's processes and all their descendants, and by
+    """CPU time (user + system) used so far by the lab's processes and their descendants, and by
     the PostgreSQL backends connected to its database, per part (``CPU_PARTS``). Unlike wall-clock
     latency, this hardly depends on what else the machine is running."""
     import psycopg
@@ -88,17 +91,17 @@ def cpu_seconds(lab: Lab) -> dict[str, float]:
         backends = [row[0] for row in conn.execute(
             "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
         )]  # fmt: skip
-    web, worker = lab.pids
-    pool = children.get(worker, [])
-    parts: dict[str, list[int]] = {
-        "uvicorn": [web],
-        "worker parent": [worker],
-        "pool processes": pool,
-        "sandboxes": [*children.get(web, []), *(pid for parent in pool for pid in children.get(parent, []))],
-        "PostgreSQL": backends,
+    web, runtime, other = lab.pids
+    roots: dict[str, tuple[list[int], bool]] = {  # a part's processes, and whether their descendants count
+        "uvicorn": ([web], False),
+        "trace writer": (children.get(web, []), True),
+        "runtime worker": ([runtime], False),
+        "sandboxes": (children.get(runtime, []), True),
+        "other worker": ([other], True),
+        "PostgreSQL": (backends, False),
     }
     ticks = dict.fromkeys(CPU_PARTS, 0)
-    for part, todo in parts.items():
+    for part, (todo, descend) in roots.items():
         todo, seen = list(todo), set()
         while todo:
             pid = todo.pop()
@@ -110,7 +113,7 @@ def cpu_seconds(lab: Lab) -> dict[str, float]:
             except OSError:
                 continue
             ticks[part] += int(fields[11]) + int(fields[12])  # utime, stime
-            if part == "sandboxes":  # the processes a sandbox started are its own
+            if descend:
                 todo.extend(children.get(pid, []))
     return {part: count / os.sysconf("SC_CLK_TCK") for part, count in ticks.items()}
 
@@ -131,16 +134,19 @@ def serverless_lab(workdir: Path, workers: int) -> Iterator[Lab]:
             "LOG_LEVEL": "WARNING",
         }
         credentials = bench_sandbox(env)
-        worker = [PYTHON, "-m", "celery", "-A", "serverless_lab.celery", "worker", "-Q", "default,runtime,delivery",
-                  "-c", str(workers), "--loglevel", "WARNING", "-n", f"bench-{os.getpid()}@%h",
-                  "--without-gossip", "--without-mingle"]  # fmt: skip
+        other, runtime = worker_commands(
+            concurrency=workers, name=f"bench-{os.getpid()}", loglevel="WARNING",
+            extra=["--without-gossip", "--without-mingle"],
+        )  # fmt: skip
         try:
             with (
                 process(uvicorn(port), env, workdir / "lab.log") as web,
-                process(worker, env, workdir / "worker.log") as celery,
+                process(runtime.argv, env, workdir / "runtime.log") as runtime_worker,
+                process(other.argv, env, workdir / "worker.log") as other_worker,
             ):
                 wait(port)
-                yield Lab(f"http://127.0.0.1:{port}/aws/", credentials, [web.pid, celery.pid], database_url)
+                pids = [web.pid, runtime_worker.pid, other_worker.pid]
+                yield Lab(f"http://127.0.0.1:{port}/aws/", credentials, pids, database_url)
         finally:
             drop_redis_keys(os.environ["REDIS_URL"], prefix)
 
@@ -266,7 +272,7 @@ def main() -> None:
     parser.add_argument("--cold", type=int, default=30, help="cold invokes per round")
     parser.add_argument("--burst", type=int, default=600, help="invokes of the sustained run per round")
     parser.add_argument("--clients", type=int, default=4, help="concurrent clients of the sustained run")
-    parser.add_argument("--workers", type=int, default=2, help="Celery worker processes")
+    parser.add_argument("--workers", type=int, default=2, help="Celery worker processes / runtime threads")
     parser.add_argument("--rounds", type=int, default=1, help="repeat the end-to-end measurements, interleaved")
     parser.add_argument("--env-cold", type=int, default=30, help="environment-level cold starts")
     parser.add_argument("--env-warm", type=int, default=1000, help="environment-level warm invokes")
@@ -292,9 +298,11 @@ def main() -> None:
                 FunctionName="cold", Runtime="python3.11", Handler="app.handler", Role=ROLE,
                 Code={"ZipFile": code_zip()},
             )  # fmt: skip
-            # Every worker process gets a warm environment (the first invokes also wait for the worker).
+            # The first invokes also wait for the workers; a short burst leaves the runtime worker a warm
+            # environment for each invoke it runs at once.
             for _ in range(4 * args.workers + 10):
                 invoke(client, "echo")
+            sustained(endpoint, credentials, "echo", args.clients, 4 * args.clients)
             for round_ in range(args.rounds):
                 cpu_before = cpu_seconds(lab)
                 warm += timed_invokes(client, "echo", args.warm)
@@ -326,7 +334,7 @@ def main() -> None:
     print(f"sustained throughput, {args.workers} workers, {args.clients} clients: {rates_text} invokes/s "
           f"(target >= 100)")  # fmt: skip
     cpu_text = ", ".join(f"{sum(cpu.values()) * 1000:.2f}" for cpu in cpu_per_invoke)
-    print(f"CPU per warm invoke (uvicorn, worker, sandboxes, their PostgreSQL backends): {cpu_text} ms")
+    print(f"CPU per warm invoke (uvicorn, workers, sandboxes, their PostgreSQL backends): {cpu_text} ms")
     for part in CPU_PARTS:
         print(f"  {part:<16} " + ", ".join(f"{cpu[part] * 1000:.2f}" for cpu in cpu_per_invoke) + " ms")
     load = os.getloadavg()

@@ -4,7 +4,7 @@ Cast (one across the suite): Alice is a student who owns a sandbox, Bob is an in
 classroom Alice joined, Charlie has no access to either.
 
 ``live_lab`` starts what a user runs, as separate processes against the test database: the ASGI
-server (uvicorn) and a Celery worker. Tests that use it must commit their data
+server (uvicorn) and the Celery workers. Tests that use it must commit their data
 (``transactional_db``) so those processes can see it.
 """
 from __future__ import annotations
@@ -29,6 +29,7 @@ from django.contrib.auth.models import User
 from serverless_lab.accounts.models import Classroom
 from serverless_lab.accounts.services import instructor_create
 from serverless_lab.ops.embedded import free_port, wait_for_port
+from serverless_lab.ops.workers import worker_commands
 from serverless_lab.sandboxes.models import Sandbox
 from serverless_lab.sandboxes.services import sandbox_create
 
@@ -160,34 +161,41 @@ def live_lab(django_db_setup: Any, django_db_blocker: Any, tmp_path_factory: pyt
          "--no-access-log", "--lifespan", "off", "--ws", "websockets-sansio"],
         cwd=ROOT, env=env, stdout=open(logs / "web.log", "wb"), stderr=subprocess.STDOUT,
     )
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "serverless_lab.celery", "worker", "-Q", "default,runtime,delivery",
-         "-c", "2", "--loglevel", "INFO", "-n", f"test-{os.getpid()}@%h", "--without-gossip", "--without-mingle"],
-        cwd=ROOT, env=env, stdout=open(logs / "worker.log", "wb"), stderr=subprocess.STDOUT,
+    commands = worker_commands(
+        concurrency=2, name=f"test-{os.getpid()}", loglevel="INFO", extra=["--without-gossip", "--without-mingle"]
     )
+    workers = [
+        (subprocess.Popen(worker.argv, cwd=ROOT, env=env, stdout=open(logs / f"{worker.label}.log", "wb"),
+                          stderr=subprocess.STDOUT), logs / f"{worker.label}.log")
+        for worker in commands
+    ]  # fmt: skip
     try:
         wait_for_port("127.0.0.1", port, timeout=30)
-        _wait_for_worker(worker, logs / "worker.log")
+        _wait_for_workers(workers, [worker.node for worker in commands])
         yield LiveLab(url=url, env=env)
     finally:
         _stop(web)
-        _stop(worker)
-        for name in ("web.log", "worker.log"):
+        for worker, _ in workers:
+            _stop(worker)
+        for name in ("web.log", *(log.name for _, log in workers)):
             text = (logs / name).read_text(errors="replace")
             if "Traceback" in text:
                 sys.stderr.write(f"\n--- {name} (live lab) ---\n{text[-6000:]}\n")
 
 
-def _wait_for_worker(worker: subprocess.Popen[bytes], log: Path, timeout: float = 40.0) -> None:
+def _wait_for_workers(workers: list[tuple[subprocess.Popen[bytes], Path]], nodes: list[str], timeout: float = 40.0) -> None:
     from serverless_lab.celery import app
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if worker.poll() is not None:
-            raise RuntimeError(f"the Celery worker exited: {log.read_text(errors='replace')[-3000:]}")
-        if app.control.ping(timeout=0.5):
+        for worker, log in workers:
+            if worker.poll() is not None:
+                raise RuntimeError(f"a Celery worker exited: {log.read_text(errors='replace')[-3000:]}")
+        answered = {name.split("@")[0] for reply in app.control.ping(timeout=0.5) for name in reply}
+        if all(node in answered for node in nodes):
             return
-    raise TimeoutError(f"the Celery worker did not answer: {log.read_text(errors='replace')[-3000:]}")
+    logs = "\n".join(log.read_text(errors="replace")[-3000:] for _, log in workers)
+    raise TimeoutError(f"the Celery workers did not all answer: {logs}")
 
 
 # --- the browser --------------------------------------------------------------------------------

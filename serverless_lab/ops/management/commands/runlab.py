@@ -1,8 +1,9 @@
 """``manage.py runlab``: the whole lab in one command.
 
 Applies migrations, loads lesson content, starts (when ``REDIS_URL`` is unset) an embedded Redis,
-then the ASGI server (uvicorn) and a Celery worker as child processes, and stops all of them
-cleanly on Ctrl-C / SIGTERM or as soon as one of them dies.
+then the ASGI server (uvicorn) and the Celery workers (``ops.workers``: one for the default and
+delivery queues, one for the runtime queue) as child processes, and stops all of them cleanly on
+Ctrl-C / SIGTERM or as soon as one of them dies.
 """
 from __future__ import annotations
 
@@ -19,8 +20,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from serverless_lab.ops.embedded import EmbeddedRedis, start_embedded_redis, wait_for_port
-
-CELERY_QUEUES = "default,runtime,delivery"
+from serverless_lab.ops.workers import worker_commands
 
 
 class Command(BaseCommand):
@@ -29,8 +29,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default=os.environ.get("LAB_HOST", "127.0.0.1"))
         parser.add_argument("--port", type=int, default=int(os.environ.get("LAB_PORT", "8000")))
-        parser.add_argument("--workers", type=int, default=2, help="Celery worker processes (default 2)")
-        parser.add_argument("--no-worker", action="store_true", help="do not start a Celery worker")
+        parser.add_argument(
+            "--workers", type=int, default=2,
+            help="Celery worker processes for the default and delivery queues, and threads for the runtime queue (default 2)",
+        )  # fmt: skip
+        parser.add_argument("--no-worker", action="store_true", help="do not start the Celery workers")
         parser.add_argument("--skip-setup", action="store_true", help="skip migrations and lesson loading")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -63,12 +66,8 @@ class Command(BaseCommand):
                 env,
             )
             if not options["no_worker"]:
-                self._spawn(
-                    "worker",
-                    [sys.executable, "-m", "celery", "-A", "serverless_lab.celery", "worker", "-Q", CELERY_QUEUES,
-                     "-c", str(options["workers"]), "--loglevel", "WARNING", "-n", f"lab-{os.getpid()}@%h"],
-                    env,
-                )
+                for worker in worker_commands(concurrency=options["workers"], name=f"lab-{os.getpid()}", loglevel="WARNING"):
+                    self._spawn(worker.label, worker.argv, env)
             wait_for_port(display_host if host not in {"0.0.0.0", "::"} else "127.0.0.1", port, timeout=30)
             self.stdout.write(self.style.SUCCESS(f"\nServerless Lab is running: {env['LAB_PUBLIC_URL']}/"))
             self.stdout.write(f"AWS endpoint for boto3 / the AWS CLI: {env['LAB_PUBLIC_URL']}/{settings.AWS_ENDPOINT_PREFIX}")

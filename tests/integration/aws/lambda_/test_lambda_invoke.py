@@ -100,6 +100,28 @@ def test_timeout(lambda_client, create_python):
     assert Invocation.objects.get(function__name="sleepy").status == "timed_out"
 
 
+def test_functions_that_hang_end_at_their_timeout_and_free_the_runtime_workers_threads(lambda_client, create_python):
+    # The runtime worker's thread pool enforces no Celery time limit: the environment's own kill at the
+    # function's Timeout must end each invocation, here as many at once as the worker has threads.
+    create_python("hung", "def handler(event, context):\n    while True:\n        pass\n", Timeout=1)
+    create_python("after", "def handler(event, context):\n    return 'still serving'\n")
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        outcomes = list(pool.map(lambda _: invoke(lambda_client, "hung"), range(2)))
+    assert all("Task timed out after 1.00 seconds" in body["errorMessage"] for _, body in outcomes)
+    assert time.monotonic() - started < 20
+    assert invoke(lambda_client, "after")[1] == "still serving"
+    assert sorted(Invocation.objects.filter(function__name="hung").values_list("status", flat=True)) == ["timed_out"] * 2
+
+
+def test_one_runtime_worker_process_keeps_the_warm_environment_for_every_thread(lambda_client, create_python):
+    create_python("shared", "def handler(event, context):\n    return 1\n")
+    for _ in range(6):
+        invoke(lambda_client, "shared")
+    colds = list(Invocation.objects.filter(function__name="shared").values_list("cold", flat=True))
+    assert sorted(colds) == [False] * 5 + [True]
+
+
 def test_a_synchronous_invoke_may_run_longer_than_the_redis_clients_default_timeout(lambda_client, create_python):
     # redis-py's asyncio client times reads out after 5 s by default; the wait for the result must not.
     create_python("patient", "import time\ndef handler(event, context):\n    time.sleep(6)\n    return 'done'\n", Timeout=10)
