@@ -59,11 +59,14 @@ class _EndpointRequest:
         return self._body
 
 
-async def _read_body(receive: Any) -> tuple[bytes, bool] | None:
-    """The whole body and whether it passed the size limit (then only its start is kept); None
-    when the client went away."""
+async def _read_body(scope: dict[str, Any], receive: Any) -> tuple[bytes, bool] | None:
+    """The whole body and whether it passed the size limit (then only its start is kept, nothing
+    when its declared length was already over); None when the client went away."""
     chunks: list[bytes] = []
     size, limit = 0, settings.LAB_MAX_REQUEST_BYTES
+    declared = next((value for name, value in scope.get("headers", []) if name.lower() == b"content-length"), b"")
+    if declared.isdigit() and int(declared) > limit:
+        limit = -1
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
@@ -74,7 +77,7 @@ async def _read_body(receive: Any) -> tuple[bytes, bool] | None:
             chunks.append(chunk)
         if not message.get("more_body", False):
             break
-    return (chunks[0] if len(chunks) == 1 else b"".join(chunks)), size > limit
+    return (chunks[0] if len(chunks) == 1 else b"".join(chunks)), size > limit or limit < 0
 
 
 class AwsEndpointHandler(ASGIHandler):
@@ -82,7 +85,7 @@ class AwsEndpointHandler(ASGIHandler):
         """No middleware: see the module's docstring."""
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        read = await _read_body(receive)
+        read = await _read_body(scope, receive)
         if read is None:
             return
         if scope.get("root_path"):  # served under a path prefix: URLs the handlers reverse carry it
