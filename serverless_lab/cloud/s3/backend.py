@@ -13,6 +13,7 @@ import logging
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -467,11 +468,17 @@ def put_object(
 
     small = len(body) <= INLINE_MAX_BYTES
     if _one_statement_applies() and _passes(checks):
-        # Likely the common case: the bytes are stored first, then one guarded statement puts the
-        # row in; a put it does not fit (see _put_in_one_statement) goes on the usual way below.
-        name, data = ("", body) if small else (storage.save_bytes(sandbox.pk, body), None)
+        # Likely the common case: one guarded statement puts the row in (see _put_in_one_statement;
+        # a put it does not fit goes on the usual way below). A large body's file is written
+        # first; the statement runs while the file is fsynced, and commits once it is on disk.
+        name, data, durable = "", body, None
+        if not small:
+            (name, durable), data = storage.save_bytes_started(sandbox.pk, body), None
         try:
-            obj = _put_in_one_statement(sandbox, bucket_name, key, len(body), md5.result(), fields, name, data)
+            with transaction.atomic() if durable is not None else nullcontext():
+                obj = _put_in_one_statement(sandbox, bucket_name, key, len(body), md5.result(), fields, name, data)
+                if durable is not None:
+                    durable.result()
         except BaseException:
             storage.delete_now([name])
             raise
@@ -508,8 +515,8 @@ def _passes(checks: Callable[[], None]) -> bool:
 
 
 def _one_statement_applies() -> bool:
-    """Whether :func:`_put_in_one_statement` can run: on PostgreSQL, outside a transaction (the
-    statement commits by itself)."""
+    """Whether :func:`_put_in_one_statement` can run: on PostgreSQL, outside the caller's
+    transaction (the statement commits by itself, or in one of put_object's own)."""
     return connection.vendor == "postgresql" and not connection.in_atomic_block
 
 
@@ -559,11 +566,11 @@ def _put_in_one_statement(
     storage_name: str,
     data: bytes | None,
 ) -> Object | None:
-    """PutObject's quickest path: one autocommitted statement instead of a transaction's five
-    round trips (BEGIN, usage lock, bucket and key read, write, COMMIT), for the common case of a
-    bucket whose versioning was never enabled (so the key has at most its "null" version). The
-    bytes are already stored (or are ``data``), so its commit makes the object durable and visible
-    at once. None when the statement wrote nothing: the bucket is missing, not the sandbox's or
+    """PutObject's quickest path: one statement instead of a transaction's five round trips
+    (BEGIN, usage lock, bucket and key read, write, COMMIT), for the common case of a bucket whose
+    versioning was never enabled (so the key has at most its "null" version). It commits by itself
+    (a small body, ``data``), or with the caller's transaction once the body's file is durable.
+    None when the statement wrote nothing: the bucket is missing, not the sandbox's or
     versioned, the quota would be passed, the sandbox has no usage row yet, or another S3 write of
     the sandbox committed while it ran; the caller then goes the usual way, which raises whatever
     error applies.
@@ -573,7 +580,8 @@ def _put_in_one_statement(
     is still the version it read (``xmin``): every S3 write of the sandbox updates that row, so if
     none committed in between (when one did, PostgreSQL re-checks the condition against the newest
     version, which fails) what the snapshot read is current under the lock, as in the usual path.
-    The replaced version's row is overwritten in place and its file deleted after the commit.
+    The replaced version's row is overwritten in place and its file deleted after the commit;
+    notifications are queued for after it too.
     """
     now = timezone.now()
     content_type = fields.content_type or "binary/octet-stream"
@@ -600,7 +608,7 @@ def _put_in_one_statement(
         return None
     if pk is None:
         return None
-    storage.delete_now([replaced_name or ""])
+    storage.delete_on_commit([replaced_name or ""])
     obj = Object(
         pk=pk,
         sandbox_id=sandbox.pk,
@@ -619,7 +627,7 @@ def _put_in_one_statement(
     )
     if notification != "{}":
         bucket = Bucket(pk=bucket_id, sandbox=sandbox, name=bucket_name, notification=json.loads(notification))
-        _object_event(bucket, "s3:ObjectCreated:Put", key, obj)  # queued at once: the write has committed
+        _object_event(bucket, "s3:ObjectCreated:Put", key, obj)
     return obj
 
 

@@ -13,8 +13,8 @@ import logging
 import os
 import tempfile
 import uuid
-from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from functools import cache
 from pathlib import Path
 from typing import IO, Any
@@ -44,13 +44,26 @@ class DurableFileSystemStorage(FileSystemStorage):
     Every name is new (random, see :func:`_new_name`) and nothing refers to it until the caller
     commits a row that does, after ``save`` returned. So the file is written at its final name
     directly, and its bytes and its directory entry are made durable by fsyncing the file and its
-    directory at the same time (the directory on another thread): the file system commits both in
-    one go, where a temporary name, fsync, rename and directory fsync take two commits one after
-    the other. A crash mid-write can leave a partial file that no row refers to: never visible,
-    and removed with the sandbox's bytes.
+    directory at the same time (on two pool threads): the file system commits both in one go,
+    where a temporary name, fsync, rename and directory fsync take two commits one after the
+    other. A crash mid-write can leave a partial file that no row refers to: never visible, and
+    removed with the sandbox's bytes.
     """
 
     def _save(self, name: str, content: File) -> str:
+        def write(fd: int) -> None:
+            for chunk in content.chunks():
+                _write_all(fd, chunk)
+
+        self.write_started(name, write).result()
+        return name
+
+    def write_started(self, name: str, write: Callable[[int], None]) -> Future[None]:
+        """Create the file ``name`` and fill it with ``write(fd)`` on this thread; the returned
+        future completes once the file and its directory are fsynced (at the same time, on pool
+        threads), so the caller can do other work meanwhile, but must not let anything refer to
+        the name before. On any failure the file is removed and the failure raised (by the future
+        for the fsyncs')."""
         full_path = self.path(name)
         directory = os.path.dirname(full_path)
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
@@ -60,17 +73,15 @@ class DurableFileSystemStorage(FileSystemStorage):
             os.makedirs(directory, exist_ok=True)
             fd = os.open(full_path, flags, 0o600)
         try:
-            with os.fdopen(fd, "wb") as handle:
-                for chunk in content.chunks():
-                    handle.write(chunk)
-                handle.flush()
-                directory_synced = _FSYNC.submit(_fsync_directory, directory)
-                os.fsync(handle.fileno())
-                directory_synced.result()
+            write(fd)
         except BaseException:
+            os.close(fd)
             Path(full_path).unlink(missing_ok=True)
             raise
-        return name
+        # Submitted first, so a pool thread has taken it before any thread can wait for it in
+        # _finish (the pool is first in, first out): the pool cannot fill up with waiting threads.
+        directory_synced = _FSYNC.submit(_fsync_directory, directory)
+        return _FSYNC.submit(_finish, fd, full_path, directory_synced)
 
     def get_available_name(self, name: str, max_length: int | None = None) -> str:
         return name  # names are random UUIDs: skip the existence check
@@ -88,9 +99,45 @@ def _new_name(sandbox_id: int) -> str:
     return f"{sandbox_id}/{token[:2]}/{token}"
 
 
+def _finish(fd: int, full_path: str, directory_synced: Future[None]) -> None:
+    """Fsync and close a written file, once its directory is fsynced too; remove it on failure."""
+    try:
+        try:
+            os.fsync(fd)
+            directory_synced.result()
+        finally:
+            os.close(fd)
+    except BaseException:
+        Path(full_path).unlink(missing_ok=True)
+        raise
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def save_bytes_started(sandbox_id: int, data: bytes) -> tuple[str, Future[None]]:
+    """Store ``data`` under a fresh name; returns the name once the bytes are written, and a future
+    that completes when they are durable (the filesystem storage's fsyncs: see
+    :meth:`DurableFileSystemStorage.write_started`; another storage's save is durable when it
+    returns). Nothing may refer to the name before the future completed."""
+    storage = object_storage()
+    name = _new_name(sandbox_id)
+    if isinstance(storage, DurableFileSystemStorage):  # one write of the bytes at hand, no chunked copies
+        return name, storage.write_started(name, lambda fd: _write_all(fd, data))
+    durable: Future[None] = Future()
+    name = storage.save(name, ContentFile(data))
+    durable.set_result(None)
+    return name, durable
+
+
 def save_bytes(sandbox_id: int, data: bytes) -> str:
     """Store ``data`` durably under a fresh name and return the name."""
-    return object_storage().save(_new_name(sandbox_id), ContentFile(data))
+    name, durable = save_bytes_started(sandbox_id, data)
+    durable.result()
+    return name
 
 
 def save_file(sandbox_id: int, handle: IO[bytes]) -> str:
