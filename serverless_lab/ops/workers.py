@@ -7,9 +7,9 @@ benchmarks start the same ones.
 * ``runtime``: the ``runtime`` queue (Lambda invocations) in a thread pool. A task's work is waiting on
   a sandbox's processes, the database and Redis, so threads serve it; one process then keeps every
   warm execution environment, and a task reaches its thread without prefork's pipe and hand-off
-  between processes (a warm invoke's time from the queue to its answer: 7.4 -> 4.9 ms p50 under load,
-  see docs/runtime.md). The environment's wall-clock kill at the function's timeout bounds a task,
-  which the thread pool cannot interrupt.
+  between processes (0.5-1 ms less CPU per warm invoke, docs/runtime.md "Third session"). The
+  environment's wall-clock kill at the function's timeout bounds a task, which the thread pool
+  cannot interrupt.
 """
 
 from __future__ import annotations

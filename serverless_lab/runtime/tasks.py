@@ -61,7 +61,8 @@ def request_response_message(
     cost ~1 ms of the web process's CPU (producer pool, queue declaration, argument repr, a new
     Redis client per publish) and a trip of its own. The headers are Celery's (``as_task_v2``); the
     envelope is kombu's virtual-transport format, as ``Channel._put`` writes it for priority 0
-    (``tests/unit/runtime/test_task_message.py`` compares both with a real publish).
+    (``tests/unit/lambda_/test_lambda_task_message.py`` compares both with a real publish). The
+    broker is ``REDIS_URL`` (settings), the server the lease script runs on.
     """
     task_id = str(uuid.uuid4())
     headers, properties, body, _ = invoke_request_response.app.amqp.as_task_v2(
