@@ -1,6 +1,8 @@
 """Hostile requests to the AWS endpoint: each gets an AWS-format 4xx, never a 500 or a traceback."""
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 import requests
 
@@ -72,26 +74,28 @@ def test_a_stored_html_object_cannot_run_as_a_page_of_the_site(live_lab, cast):
     assert response.headers["X-Content-Type-Options"] == "nosniff"
 
 
-def test_a_body_that_does_not_match_its_signed_hash_is_refused(live_lab, cast):
+@pytest.mark.parametrize("size", [21, 1024 * 1024], ids=["small", "large"])  # a large body is hashed on other threads
+def test_a_body_that_does_not_match_its_signed_hash_is_refused(live_lab, cast, size):
     from botocore.auth import S3SigV4Auth
     from botocore.awsrequest import AWSRequest
     from botocore.credentials import Credentials
 
+    owners, attackers = b"what the owner signed".ljust(size, b"."), b"what an attacker sent".ljust(size, b".")
     s3 = live_lab.client("s3", cast.sandbox)
     s3.create_bucket(Bucket="tamper")
     url = f"{live_lab.endpoint_url.rstrip('/')}/tamper/note.txt"
-    signed = AWSRequest(method="PUT", url=url, data=b"what the owner signed")
+    signed = AWSRequest(method="PUT", url=url, data=owners)
     credentials = Credentials(cast.sandbox.access_key_id, cast.sandbox.secret_access_key)
     S3SigV4Auth(credentials, "s3", cast.sandbox.region).add_auth(signed)
     assert len(signed.headers["X-Amz-Content-SHA256"]) == 64
 
-    swapped = requests.put(url, data=b"what an attacker sent", headers=dict(signed.headers), timeout=15)
+    swapped = requests.put(url, data=attackers, headers=dict(signed.headers), timeout=15)
     assert swapped.status_code == 400 and "<Code>XAmzContentSHA256Mismatch</Code>" in swapped.text
     assert s3.list_objects_v2(Bucket="tamper")["KeyCount"] == 0
 
-    honest = requests.put(url, data=b"what the owner signed", headers=dict(signed.headers), timeout=15)
-    assert honest.status_code == 200
-    assert s3.get_object(Bucket="tamper", Key="note.txt")["Body"].read() == b"what the owner signed"
+    honest = requests.put(url, data=owners, headers=dict(signed.headers), timeout=15)
+    assert honest.status_code == 200 and honest.headers["ETag"] == f'"{hashlib.md5(owners).hexdigest()}"'
+    assert s3.get_object(Bucket="tamper", Key="note.txt")["Body"].read() == owners
 
 
 def test_a_deleted_sandboxs_key_stops_working_at_once(live_lab, cast):

@@ -9,7 +9,6 @@ client sends can make it answer with a 500 page or a traceback.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import re
 import time
@@ -25,7 +24,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from serverless_lab.cloud.core import registry
+from serverless_lab.cloud.core import digests, registry
 from serverless_lab.cloud.core.offloop import run_sync
 from serverless_lab.cloud.core.errors import AwsError, InternalFailure, NotImplementedByLab
 from serverless_lab.cloud.core.protocol import (
@@ -261,11 +260,26 @@ def _authenticate(aws_request: AwsRequest, full_path: str, query: str, info: aut
     return sandbox
 
 
+def _start_digests(aws_request: AwsRequest, registration: registry.Registration) -> None:
+    """Start the digests a large body will need, each on its own thread (``core.digests``), so they
+    are computed at the same time: the declared SHA-256 it is checked against, and those its
+    handler asks for by an optional ``body_digests(aws_request)`` method (S3: the MD5 that is an
+    object's ETag, then ready sooner). Only once the request is authenticated: a client without
+    the secret key must not make the server hash."""
+    if len(aws_request.body) <= digests.ON_POOL_BYTES:
+        return
+    if len(aws_request.headers.get("x-amz-content-sha256", "")) == 64:
+        aws_request.body_digest("sha256")
+    wanted = getattr(registration.handler, "body_digests", None)
+    for algorithm in wanted(aws_request) if wanted is not None else ():
+        aws_request.body_digest(algorithm)
+
+
 def _check_declared_payload_hash(aws_request: AwsRequest) -> None:
     """A signature covers the *declared* ``X-Amz-Content-SHA256``; the body must match it (or a body
     swapped in transit would pass). ``UNSIGNED-PAYLOAD`` and ``STREAMING-…`` declare no hash."""
     declared = aws_request.headers.get("x-amz-content-sha256", "")
-    if len(declared) == 64 and hashlib.sha256(aws_request.body or b"").hexdigest() != declared.lower():
+    if len(declared) == 64 and aws_request.body_digest("sha256").result() != declared.lower():
         raise AwsError(
             "The provided 'x-amz-content-sha256' header does not match what was computed.",
             code="XAmzContentSHA256Mismatch",
@@ -296,6 +310,7 @@ def _authenticate_and_run(
     outcome = _authenticate(aws_request, full_path, query, info)
     if isinstance(outcome, str):
         raise _auth_error(registration, outcome)
+    _start_digests(aws_request, registration)
     _check_declared_payload_hash(aws_request)
     service_model = load_service_model(registration.service_name)
     operation_model, uri_params = find_operation(service_model, aws_request)

@@ -12,7 +12,7 @@ import json
 import logging
 import uuid
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -21,6 +21,7 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from serverless_lab.cloud.core import digests
 from serverless_lab.sandboxes.models import Sandbox
 
 from . import exceptions, logic, notifications, storage
@@ -416,49 +417,36 @@ def _insert_version(
     return obj, replaced.size
 
 
-# hashlib, the database round trips and the file write and fsync release the GIL: a large body's
-# MD5 (its ETag) is computed on another thread while the rest goes on, rather than after.
-_HASHER = ThreadPoolExecutor(max_workers=4, thread_name_prefix="s3-md5")
-_HASH_ON_POOL_BYTES = 64 * 1024  # below this the thread hop costs more than the hash
-
-
-def _md5_started(body: bytes) -> Future[str]:
-    """``body``'s MD5 (hex): being computed on a pool thread from now on, or for a small body done."""
-    if len(body) > _HASH_ON_POOL_BYTES:
-        return _HASHER.submit(logic.md5_hex, body)
-    done: Future[str] = Future()
-    done.set_result(logic.md5_hex(body))
-    return done
-
-
-def _save_and_hash(sandbox: Sandbox, body: bytes) -> tuple[str, str]:
-    """Store ``body`` durably; returns its storage name and MD5 (hex)."""
-    digest = _md5_started(body)
-    return storage.save_bytes(sandbox.pk, body), digest.result()
-
-
 # An object this small keeps its bytes in its row: the database commit that makes the version
 # visible makes them durable too, where a file costs a create, write, fsync, rename and directory
 # fsync (and an unlink when it is replaced), and a read an open.
 INLINE_MAX_BYTES = 64 * 1024
 
 
-def _keep_body(sandbox: Sandbox, body: bytes) -> tuple[str, bytes | None, str]:
+def _keep_body(sandbox: Sandbox, body: bytes) -> tuple[str, bytes | None]:
     """Where a new object's ``body`` lives: its storage name (stored durably now) or, for a small
-    body, "" and the bytes for its row; and its MD5 (hex)."""
+    body, "" and the bytes for its row."""
     if len(body) <= INLINE_MAX_BYTES:
-        return "", body, logic.md5_hex(body)
-    name, etag = _save_and_hash(sandbox, body)
-    return name, None, etag
+        return "", body
+    return storage.save_bytes(sandbox.pk, body), None
 
 
 def put_object(
-    *, sandbox: Sandbox, bucket_name: str, key: str, body: bytes, fields: ObjectFields, content_md5: str | None = None
+    *,
+    sandbox: Sandbox,
+    bucket_name: str,
+    key: str,
+    body: bytes,
+    fields: ObjectFields,
+    content_md5: str | None = None,
+    md5: Future[str] | None = None,
 ) -> Object:
-    """Errors in S3's order: the key, the bucket, Content-MD5, tags, the size, the quota."""
+    """Errors in S3's order: the key, the bucket, Content-MD5, tags, the size, the quota. ``md5``:
+    the body's MD5 (hex) if it is being computed already."""
     _check_key(key)
     _refuse_nul(bucket=bucket_name)
-    md5 = _md5_started(body)  # for a large body, on a pool thread while the file is written
+    if md5 is None:
+        md5 = digests.started("md5", body)  # for a large body, on a pool thread while the file is written
 
     def checks() -> None:
         if content_md5 is not None and not logic.content_md5_matches(content_md5, md5.result()):
@@ -754,7 +742,7 @@ def copy_object(
     if not replace_tags:
         fields.tags = list(source.tags)
     _check_quota(sandbox, source.size)
-    name, data, _ = _keep_body(sandbox, read_object(source))
+    name, data = _keep_body(sandbox, read_object(source))
     new = _store_version(
         sandbox=sandbox,
         bucket_name=bucket.name,
@@ -908,12 +896,14 @@ def upload_part(
     part_number: int,
     body: bytes,
     content_md5: str | None = None,
+    md5: Future[str] | None = None,
 ) -> Part:
+    """``md5``: the body's MD5 (hex) if it is being computed already."""
     if not 1 <= part_number <= logic.MAX_PART_NUMBER:
         raise exceptions.InvalidArgument(
             "Part number must be an integer between 1 and 10000, inclusive", ArgumentName="partNumber"
         )
-    digest = _md5_started(body)
+    digest = md5 if md5 is not None else digests.started("md5", body)
     upload = get_upload(sandbox=sandbox, bucket_name=bucket_name, key=key, upload_id=upload_id)
     if content_md5 is not None and not logic.content_md5_matches(content_md5, digest.result()):
         raise exceptions.InvalidDigest()

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from concurrent.futures import Future
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote
 
+from serverless_lab.cloud.core import digests
 from serverless_lab.cloud.core.protocol import AwsRequest
 from serverless_lab.cloud.core.registry import RequestContext
 
@@ -70,6 +72,12 @@ def _conditional_status(obj: Object, params: dict[str, Any]) -> int | None:
     )
 
 
+def _body_md5(ctx: RequestContext, body: bytes) -> Future[str]:
+    """The MD5 (hex) of an object's or part's bytes: the one the endpoint started early (see
+    ``S3Handler.body_digests``) when ``body`` is the request's body as sent, else started now."""
+    return ctx.request.body_digest("md5") if body is ctx.request.body else digests.started("md5", body)
+
+
 def _bucket_params(ctx: RequestContext, params: dict[str, Any]) -> Bucket:
     return backend.get_bucket(sandbox=ctx.sandbox, name=params["Bucket"])
 
@@ -77,7 +85,16 @@ def _bucket_params(ctx: RequestContext, params: dict[str, Any]) -> Bucket:
 class S3Handler:
     """S3 on a sandbox. Groups: CORS, buckets, bucket configuration, objects, listings, multipart."""
 
-    # --- CORS (called by the endpoint, not operations) ------------------------------------
+    # --- called by the endpoint, not operations ------------------------------------------
+
+    def body_digests(self, request: AwsRequest) -> tuple[str, ...]:
+        """The digests of a request's body worth starting once it is authenticated: a PUT's MD5, the
+        ETag of the object or part it uploads (not of an ``aws-chunked`` body, which the protocol
+        layer decodes first: its payload is hashed afterwards)."""
+        chunked = "aws-chunked" in request.headers.get("content-encoding", "") or request.headers.get(
+            "x-amz-content-sha256", ""
+        ).startswith("STREAMING-")
+        return ("md5",) if request.method == "PUT" and not chunked else ()
 
     def cors_headers(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, str]:
         """Access-Control-* headers for a signed browser request, from its bucket's CORS rules."""
@@ -305,13 +322,15 @@ class S3Handler:
 
     @notifications.carries_trace
     def put_object(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        body = params.get("Body") or b""
         obj = backend.put_object(
             sandbox=ctx.sandbox,
             bucket_name=params["Bucket"],
             key=params["Key"],
-            body=params.get("Body") or b"",
+            body=body,
             fields=_object_fields(params),
             content_md5=params.get("ContentMD5"),
+            md5=_body_md5(ctx, body),
         )
         return {
             "ETag": logic.quote_etag(obj.etag),
@@ -550,14 +569,16 @@ class S3Handler:
         }
 
     def upload_part(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        body = params.get("Body") or b""
         part = backend.upload_part(
             sandbox=ctx.sandbox,
             bucket_name=params["Bucket"],
             key=params["Key"],
             upload_id=params["UploadId"],
             part_number=params["PartNumber"],
-            body=params.get("Body") or b"",
+            body=body,
             content_md5=params.get("ContentMD5"),
+            md5=_body_md5(ctx, body),
         )
         return {"ETag": logic.quote_etag(part.etag)}
 

@@ -213,10 +213,6 @@ def quote_etag(etag: str) -> str:
     return f'"{etag}"'
 
 
-def md5_hex(data: bytes) -> str:
-    return hashlib.md5(data, usedforsecurity=False).hexdigest()
-
-
 def multipart_etag(part_etags: Sequence[str]) -> str:
     """S3's multipart ETag: the MD5 of the parts' binary MD5s, then ``-<number of parts>``."""
     digest = hashlib.md5(b"".join(bytes.fromhex(tag) for tag in part_etags), usedforsecurity=False)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from functools import cached_property
 from urllib.parse import parse_qsl
 
+from serverless_lab.cloud.core import digests
 from serverless_lab.cloud.core.errors import SerializationError
 
 
@@ -23,6 +25,15 @@ class AwsRequest:
     query: str
     headers: Mapping[str, str]
     body: bytes
+    _digests: dict[str, Future[str]] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def body_digest(self, algorithm: str) -> Future[str]:
+        """The body's hex digest with ``algorithm`` (a hashlib name), started on first use (a large
+        body's on another thread, see ``core.digests``) and shared by every later use: the endpoint
+        starts the ones a request will need together."""
+        if algorithm not in self._digests:
+            self._digests[algorithm] = digests.started(algorithm, self.body)
+        return self._digests[algorithm]
 
     @cached_property
     def lower_headers(self) -> dict[str, str]:
