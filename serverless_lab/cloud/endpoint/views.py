@@ -9,6 +9,7 @@ client sends can make it answer with a 500 page or a traceback.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import re
 import time
@@ -261,25 +262,21 @@ def _authenticate(aws_request: AwsRequest, full_path: str, query: str, info: aut
 
 
 def _start_digests(aws_request: AwsRequest, registration: registry.Registration) -> None:
-    """Start the digests a large body will need, each on its own thread (``core.digests``), so they
-    are computed at the same time: the declared SHA-256 it is checked against, and those its
-    handler asks for by an optional ``body_digests(aws_request)`` method (S3: the MD5 that is an
-    object's ETag, then ready sooner). Only once the request is authenticated: a client without
-    the secret key must not make the server hash."""
-    if len(aws_request.body) <= digests.ON_POOL_BYTES:
-        return
-    if len(aws_request.headers.get("x-amz-content-sha256", "")) == 64:
-        aws_request.body_digest("sha256")
+    """Start the digests of a large body its handler asks for by an optional
+    ``body_digests(aws_request)`` method (S3: the MD5 that is an object's ETag) on other threads
+    (``core.digests``), so they are computed while this thread checks the declared SHA-256. Only
+    once the request is authenticated: a client without the secret key must not make us hash."""
     wanted = getattr(registration.handler, "body_digests", None)
-    for algorithm in wanted(aws_request) if wanted is not None else ():
-        aws_request.body_digest(algorithm)
+    if wanted is not None and len(aws_request.body) > digests.ON_POOL_BYTES:
+        for algorithm in wanted(aws_request):
+            aws_request.body_digest(algorithm)
 
 
 def _check_declared_payload_hash(aws_request: AwsRequest) -> None:
     """A signature covers the *declared* ``X-Amz-Content-SHA256``; the body must match it (or a body
     swapped in transit would pass). ``UNSIGNED-PAYLOAD`` and ``STREAMING-…`` declare no hash."""
     declared = aws_request.headers.get("x-amz-content-sha256", "")
-    if len(declared) == 64 and aws_request.body_digest("sha256").result() != declared.lower():
+    if len(declared) == 64 and hashlib.sha256(aws_request.body or b"").hexdigest() != declared.lower():
         raise AwsError(
             "The provided 'x-amz-content-sha256' header does not match what was computed.",
             code="XAmzContentSHA256Mismatch",

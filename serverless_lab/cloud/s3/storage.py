@@ -43,11 +43,11 @@ class DurableFileSystemStorage(FileSystemStorage):
 
     Every name is new (random, see :func:`_new_name`) and nothing refers to it until the caller
     commits a row that does, after ``save`` returned. So the file is written at its final name
-    directly, and its bytes and its directory entry are made durable by fsyncing the file and its
-    directory at the same time (on two pool threads): the file system commits both in one go,
-    where a temporary name, fsync, rename and directory fsync take two commits one after the
-    other. A crash mid-write can leave a partial file that no row refers to: never visible, and
-    removed with the sandbox's bytes.
+    directly, and its bytes and its directory entry are made durable by fsyncing the file, then
+    its directory: the file's fsync usually commits the file system's journal with the new entry
+    in it, so the directory's finds little left to do, where a temporary name, fsync, rename and
+    directory fsync take two journal commits one after the other. A crash mid-write can leave a partial
+    file that no row refers to: never visible, and removed with the sandbox's bytes.
     """
 
     def _save(self, name: str, content: File) -> str:
@@ -60,10 +60,9 @@ class DurableFileSystemStorage(FileSystemStorage):
 
     def write_started(self, name: str, write: Callable[[int], None]) -> Future[None]:
         """Create the file ``name`` and fill it with ``write(fd)`` on this thread; the returned
-        future completes once the file and its directory are fsynced (at the same time, on pool
-        threads), so the caller can do other work meanwhile, but must not let anything refer to
-        the name before. On any failure the file is removed and the failure raised (by the future
-        for the fsyncs')."""
+        future completes once the file and its directory are fsynced (on a pool thread), so the
+        caller can do other work meanwhile, but must not let anything refer to the name before.
+        On any failure the file is removed and the failure raised (by the future for the fsyncs')."""
         full_path = self.path(name)
         directory = os.path.dirname(full_path)
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
@@ -78,10 +77,7 @@ class DurableFileSystemStorage(FileSystemStorage):
             os.close(fd)
             Path(full_path).unlink(missing_ok=True)
             raise
-        # Submitted first, so a pool thread has taken it before any thread can wait for it in
-        # _finish (the pool is first in, first out): the pool cannot fill up with waiting threads.
-        directory_synced = _FSYNC.submit(_fsync_directory, directory)
-        return _FSYNC.submit(_finish, fd, full_path, directory_synced)
+        return _FSYNC.submit(_finish, fd, full_path, directory)
 
     def get_available_name(self, name: str, max_length: int | None = None) -> str:
         return name  # names are random UUIDs: skip the existence check
@@ -99,14 +95,16 @@ def _new_name(sandbox_id: int) -> str:
     return f"{sandbox_id}/{token[:2]}/{token}"
 
 
-def _finish(fd: int, full_path: str, directory_synced: Future[None]) -> None:
-    """Fsync and close a written file, once its directory is fsynced too; remove it on failure."""
+def _finish(fd: int, full_path: str, directory: str) -> None:
+    """Fsync and close a written file, then fsync its directory (whose new entry the file's fsync
+    has usually committed already on a journalling file system: 0.1 ms here after 1.2 ms for a
+    1 MiB file, the same in all as both at once on two threads); remove the file on failure."""
     try:
         try:
             os.fsync(fd)
-            directory_synced.result()
         finally:
             os.close(fd)
+        _fsync_directory(directory)
     except BaseException:
         Path(full_path).unlink(missing_ok=True)
         raise
