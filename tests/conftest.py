@@ -18,7 +18,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import boto3
 import pytest
@@ -28,6 +27,7 @@ from django.contrib.auth.models import User
 
 from serverless_lab.accounts.models import Classroom
 from serverless_lab.accounts.services import instructor_create
+from serverless_lab.ops.dburl import connection_url
 from serverless_lab.ops.embedded import free_port, wait_for_port
 from serverless_lab.ops.workers import worker_commands
 from serverless_lab.sandboxes.models import Sandbox
@@ -95,15 +95,7 @@ def cast(db: Any) -> Cast:
 def _database_url() -> str:
     from django.db import connection
 
-    params = connection.settings_dict
-    if params["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{params['NAME']}"
-    auth = quote(params.get("USER") or "", safe="")
-    if params.get("PASSWORD"):
-        auth += ":" + quote(params["PASSWORD"], safe="")
-    host = params.get("HOST") or "127.0.0.1"
-    port = params.get("PORT") or 5432
-    return f"postgres://{auth}@{host}:{port}/{params['NAME']}"
+    return connection_url(connection.settings_dict)
 
 
 @dataclass

@@ -28,7 +28,6 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 logger = logging.getLogger(__name__)
 
@@ -40,22 +39,14 @@ _GATHER_S = 0.005
 _ROOT = Path(__file__).resolve().parents[2]
 
 
-def _database_url() -> str:
+def _spawn() -> subprocess.Popen[bytes]:
     from django.db import connection
 
-    params = connection.settings_dict
-    auth = quote(params.get("USER") or "", safe="")
-    if params.get("PASSWORD"):
-        auth += ":" + quote(params["PASSWORD"], safe="")
-    host = params.get("HOST") or "127.0.0.1"
-    port = params.get("PORT") or 5432
-    return f"postgres://{auth}@{host}:{port}/{quote(params['NAME'], safe='')}"
+    from serverless_lab.ops.dburl import connection_url
 
-
-def _spawn() -> subprocess.Popen[bytes]:
     env = dict(os.environ)
     env.update(
-        DATABASE_URL=_database_url(),
+        DATABASE_URL=connection_url(connection.settings_dict),
         DJANGO_SETTINGS_MODULE=os.environ.get("DJANGO_SETTINGS_MODULE", "serverless_lab.settings"),
         PYTHONPATH=os.pathsep.join(filter(None, [str(_ROOT), env.get("PYTHONPATH")])),
         LAB_TRACE_WRITER="thread",
