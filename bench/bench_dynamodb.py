@@ -23,7 +23,7 @@ import statistics
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -31,18 +31,7 @@ import boto3
 from botocore.config import Config
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import (  # noqa: E402
-    bench_database,
-    bench_sandbox,
-    drop_redis_keys,
-    free_port,
-    moto,
-    percentile,
-    process,
-    timed,
-    uvicorn,
-    wait,
-)
+from harness import lab_server, moto, percentile, timed  # noqa: E402
 
 TABLE = "bench"
 ROUND = 25  # calls per server before switching to the other
@@ -50,26 +39,10 @@ ROUND = 25  # calls per server before switching to the other
 
 @contextmanager
 def serverless_lab(workdir: Path) -> Iterator[tuple[str, str, str]]:
-    """Our server on a fresh var dir; yields the endpoint URL and a sandbox's key pair."""
-    database_url, redis_url = os.environ.get("DATABASE_URL"), os.environ.get("REDIS_URL")
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    env |= {"LAB_VAR_DIR": str(workdir / "var"), "LAB_PUBLIC_URL": f"http://127.0.0.1:{port}", "LOG_LEVEL": "WARNING"}
-    prefix = f"bench-dynamodb-{os.getpid()}"
-    if redis_url:
-        env |= {"REDIS_URL": redis_url, "LAB_REDIS_PREFIX": prefix}
-    try:
-        with bench_database(database_url, "dynamodb") if database_url else nullcontext("") as url:
-            if url:
-                env["DATABASE_URL"] = url
-            print(f"our server on {'PostgreSQL' if url else 'SQLite'}{' and Redis' if redis_url else ''}", flush=True)
-            credentials = bench_sandbox(env)
-            with process(uvicorn(port), env, workdir / "lab.log"):
-                wait(port)
-                yield f"http://127.0.0.1:{port}/aws/", credentials["access_key_id"], credentials["secret_access_key"]
-    finally:
-        if redis_url:
-            drop_redis_keys(redis_url, prefix)
+    """Our server; yields the endpoint URL and a sandbox's key pair."""
+    with lab_server(workdir, "dynamodb") as (endpoint, credentials, database):
+        print(f"our server on {database}{' and Redis' if os.environ.get('REDIS_URL') else ''}", flush=True)
+        yield endpoint, credentials["access_key_id"], credentials["secret_access_key"]
 
 
 @contextmanager

@@ -25,8 +25,8 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from collections.abc import Callable
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -35,31 +35,12 @@ import boto3
 from botocore.config import Config
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import bench_database, bench_sandbox, drop_redis_keys, free_port, moto, percentile, process, timed, uvicorn, wait  # noqa: E402
+from harness import bench_database, bench_sandbox, lab_server, moto, percentile, timed  # noqa: E402
 
 
-@contextmanager
-def serverless_lab(workdir: Path) -> Iterator[tuple[str, dict[str, str], str]]:
-    """Our server on a fresh var dir (and database); yields the endpoint URL, a sandbox's
-    credentials and the name of the database it runs on."""
-    database_url, redis_url = os.environ.get("DATABASE_URL"), os.environ.get("REDIS_URL")
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "MEDIA_ROOT")}
-    env |= {"LAB_VAR_DIR": str(workdir / "var"), "LAB_PUBLIC_URL": f"http://127.0.0.1:{port}", "LOG_LEVEL": "WARNING"}
-    prefix = f"bench-s3-{os.getpid()}"
-    if redis_url:
-        env |= {"REDIS_URL": redis_url, "LAB_REDIS_PREFIX": prefix}
-    try:
-        with bench_database(database_url, "s3") if database_url else nullcontext("") as url:
-            if url:
-                env["DATABASE_URL"] = url
-            credentials = bench_sandbox(env)
-            with process(uvicorn(port), env, workdir / "lab.log"):
-                wait(port)
-                yield f"http://127.0.0.1:{port}/aws/", credentials, "PostgreSQL" if url else "SQLite"
-    finally:
-        if redis_url:
-            drop_redis_keys(redis_url, prefix)
+def serverless_lab(workdir: Path) -> Any:
+    """Our server; yields the endpoint URL, a sandbox's credentials and the database's name."""
+    return lab_server(workdir, "s3")
 
 
 def client(endpoint: str, key: str, secret: str) -> Any:

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -20,7 +20,9 @@ sys.path.insert(0, str(ROOT))
 from serverless_lab.ops.embedded import free_port, wait_for_port  # noqa: E402
 
 PYTHON = sys.executable
-__all__ = ["ROOT", "PYTHON", "free_port", "bench_sandbox", "moto", "percentile", "process", "timed", "uvicorn", "wait"]
+__all__ = [
+    "ROOT", "PYTHON", "free_port", "bench_sandbox", "lab_server", "moto", "percentile", "process", "timed", "uvicorn", "wait",
+]
 
 
 def wait(port: int, timeout: float = 30.0) -> None:
@@ -115,3 +117,28 @@ def drop_redis_keys(url: str, prefix: str) -> None:
     client = redis.Redis.from_url(url)
     for key in client.scan_iter(f"{prefix}*"):
         client.delete(key)
+
+
+@contextmanager
+def lab_server(workdir: Path, label: str) -> Iterator[tuple[str, dict[str, Any], str]]:
+    """Our server (uvicorn) on a fresh var dir: on SQLite, or, with ``DATABASE_URL`` (and
+    ``REDIS_URL``) set, as CI and deployments run, on a throwaway PostgreSQL database and its own
+    Redis key prefix. Yields the endpoint URL, a sandbox's credentials and the database's name."""
+    database_url, redis_url = os.environ.get("DATABASE_URL"), os.environ.get("REDIS_URL")
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "MEDIA_ROOT")}
+    env |= {"LAB_VAR_DIR": str(workdir / "var"), "LAB_PUBLIC_URL": f"http://127.0.0.1:{port}", "LOG_LEVEL": "WARNING"}
+    prefix = f"bench-{label}-{os.getpid()}"
+    if redis_url:
+        env |= {"REDIS_URL": redis_url, "LAB_REDIS_PREFIX": prefix}
+    try:
+        with bench_database(database_url, label) if database_url else nullcontext("") as url:
+            if url:
+                env["DATABASE_URL"] = url
+            credentials = bench_sandbox(env)
+            with process(uvicorn(port), env, workdir / "lab.log"):
+                wait(port)
+                yield f"http://127.0.0.1:{port}/aws/", credentials, "PostgreSQL" if url else "SQLite"
+    finally:
+        if redis_url:
+            drop_redis_keys(redis_url, prefix)
