@@ -36,6 +36,9 @@ _FRAME = struct.Struct(">I")
 # ``queue.put`` then finds no thread waiting to be woken, and the server's GIL is taken once per
 # batch rather than once per call. (The child batches again, for the database.)
 _GATHER_S = 0.005
+# A child is started at most this often: one that cannot start (a broken install) must not cost a
+# Python start-up per batch. Hops that arrive meanwhile are dropped.
+_RESTART_EVERY_S = 5.0
 _ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -91,7 +94,7 @@ def forward(items: queue.SimpleQueue[Any]) -> None:
 
     child: subprocess.Popen[bytes] | None = None
     stop = False
-    last_sent = 0.0
+    last_sent = started = float("-inf")
     while not stop:
         batch = [items.get()]
         if time.monotonic() - last_sent < _BUSY_S:
@@ -108,7 +111,10 @@ def forward(items: queue.SimpleQueue[Any]) -> None:
                 break
             try:
                 if child is None or child.poll() is not None:
-                    child = _spawn()
+                    if time.monotonic() - started < _RESTART_EVERY_S:
+                        logger.warning("the trace writer process died at once; dropping %d hops", len(batch))
+                        break
+                    child, started = _spawn(), time.monotonic()
                 assert child.stdin is not None
                 _write_all(child.stdin.fileno(), _frame(batch))
                 last_sent = time.monotonic()
