@@ -593,6 +593,8 @@ def _put_in_one_statement(
             cursor.execute(_one_statement_put_sql(), params)
             pk, bucket_id, notification, replaced_name = cursor.fetchone()
     except IntegrityError:  # not expected under the guard; the usual path gives the right answer
+        if connection.in_atomic_block:
+            transaction.set_rollback(True)  # put_object's transaction cannot go on: it rolls back
         return None
     if pk is None:
         return None

@@ -146,6 +146,24 @@ def test_a_large_body_that_cannot_be_made_durable_is_kept_nowhere(sandbox, media
     assert backend.storage_used(sandbox) == summed(sandbox) == 1
 
 
+@pytest.mark.parametrize("body", [SMALL, LARGE], ids=["small", "large"])
+def test_a_statement_that_breaks_a_constraint_leaves_the_put_to_the_usual_way(sandbox, media, body):
+    """A latest version other than "null" in a bucket never versioned cannot come from the API; the
+    statement's insert then breaks the one-latest constraint, and the usual path sorts it out."""
+    from django.utils import timezone
+
+    put(sandbox, "seed", b"x")
+    bucket = backend.get_bucket(sandbox=sandbox, name="one-statement")
+    Object.objects.create(sandbox=sandbox, bucket=bucket, key="key", version_id="v1", last_modified=timezone.now())
+    obj = put(sandbox, "key", body)
+    assert (obj.version_id, read(sandbox, "key")) == ("null", body)
+    assert sorted(Object.objects.filter(key="key").values_list("version_id", "is_latest")) == [
+        ("null", True), ("v1", False)
+    ]
+    assert backend.storage_used(sandbox) == summed(sandbox) == 1 + len(body)
+    assert len(files(media)) == (1 if body is LARGE else 0)
+
+
 def test_the_usual_errors_in_the_usual_order_and_nothing_stored(cast, sandbox, media):
     from serverless_lab.sandboxes.services import sandbox_create
 
