@@ -48,7 +48,7 @@ import boto3
 from botocore.config import Config
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import PYTHON, bench_database, bench_sandbox, drop_redis_keys, free_port, percentile, process, uvicorn, wait  # noqa: E402
+from harness import bench_database, bench_sandbox, drop_redis_keys, free_port, percentile, process, uvicorn, wait  # noqa: E402
 
 from serverless_lab.ops.workers import worker_commands  # noqa: E402
 from serverless_lab.runtime import ExecutionEnvironment, FunctionSpec  # noqa: E402
