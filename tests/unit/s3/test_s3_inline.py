@@ -16,16 +16,6 @@ pytestmark = pytest.mark.django_db
 SMALL, LARGE = b"s" * INLINE_MAX_BYTES, bytes(range(256)) * (INLINE_MAX_BYTES // 256 + 1)
 
 
-@pytest.fixture(autouse=True)
-def media(settings: Any, tmp_path: Any) -> Any:
-    from serverless_lab.cloud.s3 import storage
-
-    settings.MEDIA_ROOT = str(tmp_path)
-    storage.object_storage.cache_clear()
-    yield tmp_path
-    storage.object_storage.cache_clear()
-
-
 def files(root: Path) -> list[Path]:
     return [path for path in root.rglob("*") if path.is_file()]
 

@@ -27,16 +27,6 @@ SMALL, LARGE = b"s" * 1024, bytes(range(256)) * (backend.INLINE_MAX_BYTES // 256
 postgresql_only = pytest.mark.skipif("connection.vendor != 'postgresql'", reason="the one-statement path is PostgreSQL's")
 
 
-@pytest.fixture(autouse=True)
-def media(settings: Any, tmp_path: Any) -> Any:
-    from serverless_lab.cloud.s3 import storage
-
-    settings.MEDIA_ROOT = str(tmp_path)
-    storage.object_storage.cache_clear()
-    yield tmp_path
-    storage.object_storage.cache_clear()
-
-
 @pytest.fixture
 def sandbox(cast: Any) -> Any:
     backend.create_bucket(sandbox=cast.sandbox, name="one-statement", region="us-east-1")

@@ -16,16 +16,6 @@ pytestmark = pytest.mark.django_db
 MIB = 1024 * 1024
 
 
-@pytest.fixture(autouse=True)
-def _media(settings: Any, tmp_path: Any) -> Any:
-    from serverless_lab.cloud.s3 import storage
-
-    settings.MEDIA_ROOT = str(tmp_path)
-    storage.object_storage.cache_clear()
-    yield
-    storage.object_storage.cache_clear()
-
-
 def summed(sandbox: Any) -> int:
     objects = Object.objects.filter(sandbox=sandbox).aggregate(total=Sum("size"))["total"] or 0
     parts = Part.objects.filter(sandbox=sandbox).aggregate(total=Sum("size"))["total"] or 0

@@ -16,16 +16,6 @@ from serverless_lab.cloud.s3.models import Bucket, Object
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _media(settings: Any, tmp_path: Any) -> None:
-    from serverless_lab.cloud.s3 import storage
-
-    settings.MEDIA_ROOT = str(tmp_path)
-    storage.object_storage.cache_clear()
-    yield
-    storage.object_storage.cache_clear()
-
-
 @pytest.fixture
 def alice(client: Any, cast: Any) -> Any:
     client.force_login(cast.alice)
