@@ -90,10 +90,37 @@ def test_after_a_dropped_socket_the_log_catches_up(live_lab, cast, client, page)
         ws.connect_to_server()
         sockets.append(ws)
 
+    def hops(route) -> None:
+        # Playwright's stand-in for a blocked socket opens before it closes, and each open asks
+        # for a catch-up over HTTP; an outage takes that down too, or the hop would leak in early.
+        if blocked["now"]:
+            route.abort()
+        else:
+            route.continue_()
+
     page.route_web_socket("**/ws/sandboxes/**", route)
+    page.route("**/diagram/hops.json*", hops)
     sts = live_lab.client("sts", cast.sandbox)
     log_in(page, live_lab, client, cast.alice)
+    loads = {"request": 0, "requestfinished": 0, "requestfailed": 0}
+
+    def count(event: str):
+        def on(request) -> None:
+            if "/diagram/hops.json" in request.url:
+                loads[event] += 1
+        return on
+
+    for event in loads:
+        page.on(event, count(event))
     open_sandbox(page, live_lab, cast.sandbox)
+    # The page's first list of hops and its catch-up on the socket's first open must both be in,
+    # or a slow one could bring in the hop recorded below.
+    done = lambda: loads["requestfinished"] + loads["requestfailed"]  # noqa: E731
+    for _ in range(200):
+        if done() >= 2 and done() == loads["request"]:
+            break
+        page.wait_for_timeout(25)
+    assert done() >= 2, loads
 
     blocked["now"] = True
     sockets[-1].close()
