@@ -6,6 +6,9 @@ from typing import Any
 
 from django.core.asgi import get_asgi_application
 
+from serverless_lab.ops.memory import keep_large_buffers_warm
+
+keep_large_buffers_warm()  # before the server allocates its first request body (ops/memory.py)
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "serverless_lab.settings")
 django_asgi_app = get_asgi_application()
 
