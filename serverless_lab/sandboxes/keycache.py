@@ -1,20 +1,24 @@
 """A per-process cache of sandboxes by access key, for the AWS endpoint's every request.
 
 Looking a sandbox up by its key through the ORM cost more CPU than anything else a simple AWS call
-does (compiling the query, not running it). Each cached entry carries the sandbox's *version*, a
-counter in Redis that is bumped whenever the row is saved or deleted, after the transaction
-commits. The endpoint reads that counter in the Redis round trip it already makes for the rate
-quota, so an entry is only used while it is provably current: a deleted sandbox's key stops working
-on the next request, from any process. The bump follows the commit, so a request racing a change
-can at worst cache the old row under the old version, which the bump then invalidates.
+does (compiling the query, not running it). Every save or delete of a sandbox (or rename of its
+owner) publishes the sandbox's access key on a Redis channel once its transaction has committed;
+each process subscribes to that channel and, before any lookup, applies what has arrived: a poll of
+the subscription's socket, not a round trip. Redis writes a PUBLISH to its subscribers' sockets in
+the same turn of its event loop as its answer to the publisher, so a request that follows a
+committed change (say, a deleted sandbox's key used next) finds that change's message waiting, in
+any process. A lookup that read the database while an invalidation arrived does not cache its row.
 
-Entries also expire after ``MAX_AGE_S``, which bounds what a Redis that lost its keys (a restart
-between a change and the next request) could leave stale. Without Redis there is no cache.
+While the process has no confirmed subscription (Redis unreachable, the connection broken: then
+messages may have been missed), the cache is emptied and not used: every lookup reads the database
+until a new subscription is confirmed. Entries also expire after ``MAX_AGE_S``. Without Redis there
+is no cache.
 """
 from __future__ import annotations
 
-import copy
 import logging
+import os
+import select
 import threading
 import time
 from typing import Any
@@ -23,7 +27,10 @@ import redis
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models.base import ModelState
 from django.db.models.signals import post_delete, post_save
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from serverless_lab.ops.redis_pool import shared_client
 
@@ -32,41 +39,135 @@ from .models import Sandbox
 logger = logging.getLogger(__name__)
 MAX_AGE_S = 60.0
 MAX_ENTRIES = 4096
+RESUBSCRIBE_AFTER_S = 1.0  # after a failed subscription, lookups go to the database this long
 
-_lock = threading.Lock()
-_entries: dict[str, tuple[bytes | None, float, Sandbox]] = {}
-
-
-def version_key(access_key_id: str) -> str:
-    """The Redis key of the version counter of the sandbox with this access key."""
-    return f"{settings.REDIS_PREFIX}:sandbox-version:{access_key_id}"
+_lock = threading.Lock()  # guards everything below
+_entries: dict[str, tuple[float, Sandbox]] = {}
 
 
-def lookup(access_key_id: str, version: bytes | None) -> Sandbox | None:
-    """The sandbox with this key, from the cache when it was cached at ``version`` (the counter's
-    current value, read by the caller), else from the database. Each caller gets its own copy."""
+class _Subscription:
+    pubsub: Any = None
+    poll: Any = None  # on the subscription's socket: a request's check for news is one system call
+    pid = 0
+    retry_at = 0.0
+    generation = 0  # bumped by every invalidation applied (and every subscription lost)
+
+
+_sub = _Subscription()
+
+
+def channel() -> str:
+    """The Redis channel that carries the access keys of changed sandboxes."""
+    return f"{settings.REDIS_PREFIX}:sandbox-changes"
+
+
+def lookup(access_key_id: str) -> Sandbox | None:
+    """The sandbox with this key, from the cache when it is provably current, else from the
+    database. Each caller gets its own copy."""
+    if not settings.REDIS_URL:
+        return lookup_uncached(access_key_id)
     now = time.monotonic()
-    entry = _entries.get(access_key_id)
-    if entry is not None and entry[0] == version and now - entry[1] < MAX_AGE_S:
-        return copy.copy(entry[2])
-    sandbox = lookup_uncached(access_key_id)
     with _lock:
-        if sandbox is None:
-            _entries.pop(access_key_id, None)
-            return None
-        if len(_entries) >= MAX_ENTRIES:
-            _entries.clear()
-        _entries[access_key_id] = (version, now, sandbox)
-    return copy.copy(sandbox)
+        listening = _apply_invalidations()
+        entry = _entries.get(access_key_id) if listening else None
+        generation = _sub.generation
+    if entry is not None and now - entry[0] < MAX_AGE_S:
+        return _copy(entry[1])
+    sandbox = lookup_uncached(access_key_id)
+    if sandbox is None or not listening:
+        return sandbox
+    with _lock:
+        if _apply_invalidations() and _sub.generation == generation:
+            if len(_entries) >= MAX_ENTRIES:
+                _entries.clear()
+            _entries[access_key_id] = (now, sandbox)
+    return _copy(sandbox)
+
+
+def seen(access_key_id: str) -> bool:
+    """Whether this key's sandbox is in the cache: a hint, read without the lock or any check."""
+    return access_key_id in _entries
 
 
 def lookup_uncached(access_key_id: str) -> Sandbox | None:
     return Sandbox.objects.select_related("owner").filter(access_key_id=access_key_id).first()
 
 
-def _bump(access_key_id: str) -> None:
+def _copy(sandbox: Sandbox) -> Sandbox:
+    """A shallow copy, as ``copy.copy`` makes one through ``Model.__reduce__`` (the instance's dict,
+    its ``_state`` by ``ModelState.__getstate__``), at a fraction of the cost."""
+    state = ModelState.__new__(ModelState)
+    state.__dict__.update(sandbox._state.__getstate__())
+    clone = Sandbox.__new__(Sandbox)
+    clone.__dict__.update(sandbox.__dict__)
+    clone._state = state
+    return clone
+
+
+def _apply_invalidations() -> bool:
+    """Drop the entries whose sandboxes changed, as far as messages have arrived; False when the
+    cache must not be used (no confirmed subscription). Called with ``_lock`` held."""
+    if _sub.pid != os.getpid():  # a forked child must not read its parent's socket
+        _sub.pubsub, _sub.pid, _sub.retry_at = None, os.getpid(), 0.0
+        _forget_all()
+    if _sub.pubsub is None and not _subscribe():
+        return False
+    if not _sub.poll.poll(0):  # nothing arrived (what was read is parsed: the loop below drains it)
+        return True
     try:
-        shared_client(settings.REDIS_URL).incr(version_key(access_key_id))
+        while (message := _sub.pubsub.get_message(timeout=0.0)) is not None:
+            if message["type"] == "message":
+                _entries.pop(message["data"].decode(), None)
+                _sub.generation += 1
+    except (redis.RedisError, OSError):
+        logger.warning("lost the sandbox cache's subscription; reading sandboxes from the database", exc_info=True)
+        _unsubscribe()
+        return False
+    return True
+
+
+def _subscribe() -> bool:
+    if time.monotonic() < _sub.retry_at:
+        return False
+    # No retries: redis-py would reconnect and subscribe again silently, hiding what was missed.
+    client = redis.Redis.from_url(
+        settings.REDIS_URL, retry=Retry(NoBackoff(), 0), socket_connect_timeout=1, socket_timeout=1,
+        client_name=f"lab-sandbox-cache-{os.getpid()}",
+    )
+    pubsub = client.pubsub()
+    try:
+        pubsub.subscribe(channel())
+        confirmed = pubsub.get_message(timeout=1.0)
+        if not confirmed or confirmed["type"] != "subscribe":
+            raise redis.ConnectionError("Redis did not confirm the subscription")
+    except (redis.RedisError, OSError):
+        logger.warning("could not subscribe to sandbox changes; reading sandboxes from the database", exc_info=True)
+        pubsub.close()
+        _sub.retry_at = time.monotonic() + RESUBSCRIBE_AFTER_S
+        return False
+    _sub.pubsub = pubsub
+    _sub.poll = select.poll()
+    _sub.poll.register(pubsub.connection._sock, select.POLLIN | select.POLLERR | select.POLLHUP)
+    return True
+
+
+def _unsubscribe() -> None:
+    try:
+        _sub.pubsub.close()
+    except (redis.RedisError, OSError):
+        pass
+    _sub.pubsub, _sub.retry_at = None, time.monotonic() + RESUBSCRIBE_AFTER_S
+    _forget_all()
+
+
+def _forget_all() -> None:
+    _entries.clear()
+    _sub.generation += 1
+
+
+def _publish_change(access_key_id: str) -> None:
+    try:
+        shared_client(settings.REDIS_URL).publish(channel(), access_key_id)
     except redis.RedisError:  # the change is committed; caches then catch up within MAX_AGE_S
         logger.warning("could not invalidate the cached sandbox of key %s", access_key_id, exc_info=True)
 
@@ -74,7 +175,7 @@ def _bump(access_key_id: str) -> None:
 def _changed(sender: type[Sandbox], instance: Sandbox, **kwargs: Any) -> None:
     if settings.REDIS_URL:
         access_key_id = instance.access_key_id
-        transaction.on_commit(lambda: _bump(access_key_id), using=kwargs.get("using") or "default")
+        transaction.on_commit(lambda: _publish_change(access_key_id), using=kwargs.get("using") or "default")
 
 
 def _owner_changed(sender: Any, instance: Any, update_fields: Any = None, **kwargs: Any) -> None:
@@ -82,7 +183,7 @@ def _owner_changed(sender: Any, instance: Any, update_fields: Any = None, **kwar
     renamed them invalidates their sandboxes (a login's ``last_login`` update does not)."""
     if settings.REDIS_URL and (update_fields is None or get_user_model().USERNAME_FIELD in update_fields):
         keys = list(Sandbox.objects.filter(owner_id=instance.pk).values_list("access_key_id", flat=True))
-        transaction.on_commit(lambda: [_bump(key) for key in keys], using=kwargs.get("using") or "default")
+        transaction.on_commit(lambda: [_publish_change(key) for key in keys], using=kwargs.get("using") or "default")
 
 
 post_save.connect(_changed, sender=Sandbox, dispatch_uid="sandbox-keycache-save")

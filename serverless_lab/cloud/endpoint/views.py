@@ -9,18 +9,16 @@ client sends can make it answer with a 500 page or a traceback.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import re
-import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from collections.abc import Mapping
 from typing import Any, Callable
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -38,11 +36,10 @@ from serverless_lab.cloud.core.protocol import (
     serialize_result,
 )
 from serverless_lab.sandboxes.models import Sandbox
-from serverless_lab.ops.redis_pool import shared_client
 from serverless_lab.sandboxes import keycache
 from serverless_lab.tracing.recorder import EndpointHop, endpoint_hop_begin
 
-from . import auth
+from . import auth, quota
 
 logger = logging.getLogger(__name__)
 
@@ -199,40 +196,11 @@ def _auth_error(registration: registry.Registration | None, kind: str, message: 
     return AwsError(message, code=code, status=status)
 
 
-def _rate_key(access_key_id: str) -> str:
-    return f"{settings.REDIS_PREFIX}:aws-rps:{access_key_id}:{int(time.time())}"
-
-
-def _over_rate_limit(sandbox: Sandbox) -> bool:
-    """A fixed one-second window per sandbox, counted in Redis (in the local cache without REDIS_URL)."""
-    if settings.REDIS_URL:
-        key = _rate_key(sandbox.access_key_id)
-        count, _ = shared_client(settings.REDIS_URL).pipeline(transaction=False).incr(key).expire(key, 2).execute()
-        return count > sandbox.max_requests_per_second
-    key = f"aws-rps:{sandbox.pk}:{int(time.time())}"
-    cache.add(key, 0, timeout=2)
-    try:
-        return cache.incr(key) > sandbox.max_requests_per_second
-    except ValueError:  # the key expired between add and incr: this is the window's first call
-        return False
-
-
-def _lookup_and_count(access_key_id: str) -> tuple[Sandbox | None, int | None, str | None]:
-    """The sandbox with this key and, with Redis, this second's request count including this one
-    and the rate key counted: the sandbox cache's version check and the rate counter share one
-    Redis round trip (sandboxes/keycache.py)."""
-    if not settings.REDIS_URL:
-        return keycache.lookup_uncached(access_key_id), None, None
-    key = _rate_key(access_key_id)
-    pipe = shared_client(settings.REDIS_URL).pipeline(transaction=False)
-    version, count, _ = pipe.get(keycache.version_key(access_key_id)).incr(key).expire(key, 2).execute()
-    return keycache.lookup(access_key_id, version), count, key
-
-
 def _authenticate(aws_request: AwsRequest, full_path: str, query: str, info: auth.SignedRequestInfo) -> Sandbox | str:
     """The sandbox the request is signed for, or the kind of failure. Only requests that pass the
-    signature check count against the sandbox's rate quota."""
-    sandbox, count, rate_key = _lookup_and_count(info.access_key_id)
+    signature check count against the sandbox's rate quota: knowing a key without its secret cannot
+    throttle its owner."""
+    sandbox = keycache.lookup(info.access_key_id)
     if sandbox is None:
         return "unknown_key"
     host = aws_request.headers.get("host", "localhost")
@@ -250,13 +218,8 @@ def _authenticate(aws_request: AwsRequest, full_path: str, query: str, info: aut
             info, secret_key=sandbox.secret_access_key, method=aws_request.method, url=url, headers=aws_request.headers, body=aws_request.body
         )
     if not auth.signature_matches(info, expected):
-        if rate_key is not None:
-            shared_client(settings.REDIS_URL).decr(rate_key)
         return "bad_signature"
-    if count is None:
-        if _over_rate_limit(sandbox):
-            return "throttled"
-    elif count > sandbox.max_requests_per_second:
+    if quota.over_quota(sandbox.access_key_id, sandbox.max_requests_per_second):
         return "throttled"
     return sandbox
 
@@ -272,11 +235,34 @@ def _start_digests(aws_request: AwsRequest, registration: registry.Registration)
             aws_request.body_digest(algorithm)
 
 
+def digests_while_arriving(method: str, headers: Mapping[str, str]) -> tuple[str, ...]:
+    """The digests worth computing while a request's body arrives (``core.digests.Streamed``): for a
+    large body signed in its Authorization header with the access key of a sandbox this process has
+    seen lately (a cheap check, not authentication: nobody else gets us hashing), the declared
+    SHA-256 the endpoint checks and whatever its service's handler wants (``body_digests``)."""
+    length = headers.get("content-length", "")
+    if not length.isdigit() or int(length) <= digests.ON_POOL_BYTES:
+        return ()
+    match = auth.AUTH_HEADER.match(headers.get("authorization", ""))
+    parts = match["credential"].split("/") if match else []
+    if len(parts) != 5 or not keycache.seen(parts[0]):
+        return ()
+    wanted: list[str] = []
+    if len(headers.get("x-amz-content-sha256", "")) == 64:
+        wanted.append("sha256")
+    registrations = registry.by_signing_name(parts[3])
+    handler_wants = getattr(registrations[0].handler, "body_digests", None) if len(registrations) == 1 else None
+    if handler_wants is not None:
+        probe = AwsRequest(method=method, path="/", query="", headers=headers, body=b"")  # read: method, headers
+        wanted += [algorithm for algorithm in handler_wants(probe) if algorithm not in wanted]
+    return tuple(wanted)
+
+
 def _check_declared_payload_hash(aws_request: AwsRequest) -> None:
     """A signature covers the *declared* ``X-Amz-Content-SHA256``; the body must match it (or a body
     swapped in transit would pass). ``UNSIGNED-PAYLOAD`` and ``STREAMING-…`` declare no hash."""
     declared = aws_request.headers.get("x-amz-content-sha256", "")
-    if len(declared) == 64 and hashlib.sha256(aws_request.body or b"").hexdigest() != declared.lower():
+    if len(declared) == 64 and aws_request.body_digest("sha256").result() != declared.lower():
         raise AwsError(
             "The provided 'x-amz-content-sha256' header does not match what was computed.",
             code="XAmzContentSHA256Mismatch",
@@ -339,7 +325,7 @@ def _confirm_subscription_unsigned(aws_request: AwsRequest, query_params: dict[s
     sandbox = Sandbox.objects.filter(account_id=parts[4]).first() if len(parts) == 6 and token else None
     if sandbox is None:
         raise AwsError("Invalid parameter: Token", code="InvalidParameter", status=400)
-    if _over_rate_limit(sandbox):
+    if quota.over_quota(sandbox.access_key_id, sandbox.max_requests_per_second):
         raise _auth_error(registration, "throttled")
     operation_model = load_service_model("sns").operation_model("ConfirmSubscription")
     method_fn = registry.handler_method(registration, "ConfirmSubscription")
@@ -371,6 +357,7 @@ async def aws_endpoint(request: HttpRequest, path: str = "") -> HttpResponse:
         except RequestDataTooBig:
             raise AwsError("Your request was too large.", code="RequestEntityTooLarge", status=413) from None
         aws_request, full_path, query = _aws_request(request, body)
+        aws_request.adopt_digests(getattr(request, "digests", {}))
         query_params = dict(parse_qsl(query, keep_blank_values=True))
         info = auth.read_signature(aws_request.headers, query_params)
         hop = endpoint_hop_begin(aws_request, info)
