@@ -18,6 +18,7 @@ goes out as one body message, where Django cuts it into 64 KiB messages (16 sock
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import Future
 from typing import Any
 
 from django.conf import settings
@@ -26,14 +27,16 @@ from django.core.handlers.asgi import ASGIHandler, get_script_prefix
 from django.http import FileResponse, HttpResponse
 from django.urls import set_script_prefix
 
-from .views import aws_endpoint
+from serverless_lab.cloud.core import digests
+
+from .views import aws_endpoint, digests_while_arriving
 
 
 class _EndpointRequest:
     """What ``aws_endpoint`` reads of a request, straight from the ASGI scope (with Django's rules:
     header names with an underscore are dropped, repeated headers are joined with commas)."""
 
-    def __init__(self, scope: dict[str, Any], body: bytes, too_big: bool) -> None:
+    def __init__(self, scope: dict[str, Any]) -> None:
         self.scope = scope
         self.path = scope["path"]
         self.method = scope["method"].upper()
@@ -49,8 +52,14 @@ class _EndpointRequest:
         self.headers = headers
         if "content-length" in headers:
             self.META["CONTENT_LENGTH"] = headers["content-length"]
-        self._body = body
-        self._too_big = too_big
+        self._body = b""
+        self._too_big = False
+        self.digests: dict[str, Future[str]] = {}  # the body's, computed while it arrived
+
+    def received(self, body: bytes, *, too_big: bool) -> None:
+        self._body, self._too_big = body, too_big
+        if too_big:
+            self.digests = {}
 
     @property
     def body(self) -> bytes:
@@ -59,25 +68,35 @@ class _EndpointRequest:
         return self._body
 
 
-async def _read_body(scope: dict[str, Any], receive: Any) -> tuple[bytes, bool] | None:
-    """The whole body and whether it passed the size limit (then only its start is kept, nothing
-    when its declared length was already over); None when the client went away."""
+async def _read_body(request: _EndpointRequest, receive: Any) -> bool:
+    """Read the whole body into ``request`` and note whether it passed the size limit (then only its
+    start is kept, nothing when its declared length was already over); False when the client went
+    away. The digests its handler will want are computed as it arrives (``digests_while_arriving``)."""
     chunks: list[bytes] = []
     size, limit = 0, settings.LAB_MAX_REQUEST_BYTES
-    declared = next((value for name, value in scope.get("headers", []) if name.lower() == b"content-length"), b"")
+    declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         limit = -1
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            return None
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if chunk and size <= limit:
-            chunks.append(chunk)
-        if not message.get("more_body", False):
-            break
-    return (chunks[0] if len(chunks) == 1 else b"".join(chunks)), size > limit or limit < 0
+    algorithms = digests_while_arriving(request.method, request.headers) if limit > 0 else ()
+    streamed = digests.Streamed(algorithms) if algorithms else None
+    try:
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return False
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if chunk and size <= limit:
+                chunks.append(chunk)
+                if streamed is not None:
+                    streamed.feed(chunk)
+            if not message.get("more_body", False):
+                break
+    finally:
+        if streamed is not None:
+            request.digests = streamed.finish()
+    request.received(chunks[0] if len(chunks) == 1 else b"".join(chunks), too_big=size > limit or limit < 0)
+    return True
 
 
 class AwsEndpointHandler(ASGIHandler):
@@ -85,14 +104,14 @@ class AwsEndpointHandler(ASGIHandler):
         """No middleware: see the module's docstring."""
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        read = await _read_body(scope, receive)
-        if read is None:
+        request = _EndpointRequest(scope)
+        if not await _read_body(request, receive):
             return
         if scope.get("root_path"):  # served under a path prefix: URLs the handlers reverse carry it
             set_script_prefix(get_script_prefix(scope))
         prefix = "/" + settings.AWS_ENDPOINT_PREFIX
         path = scope["path"][len(prefix):] if scope["path"].startswith(prefix) else ""
-        response = await aws_endpoint(_EndpointRequest(scope, *read), path)
+        response = await aws_endpoint(request, path)
         await self._send(response, send)
 
     async def _send(self, response: HttpResponse, send: Any) -> None:

@@ -22,7 +22,7 @@ from botocore.credentials import Credentials
 from serverless_lab.cloud.core.errors import AwsError
 
 ALGORITHM = "AWS4-HMAC-SHA256"
-_AUTH_HEADER = re.compile(
+AUTH_HEADER = re.compile(
     r"^AWS4-HMAC-SHA256\s+Credential=(?P<credential>[^,\s]+)\s*,\s*"
     r"SignedHeaders=(?P<signed>[^,\s]+)\s*,\s*Signature=(?P<signature>[0-9a-fA-F]+)\s*$"
 )
@@ -77,7 +77,7 @@ def read_signature(headers: Mapping[str, str], query: Mapping[str, str]) -> Sign
                 "IncompleteSignature",
                 "Only AWS Signature Version 4 (AWS4-HMAC-SHA256) is supported by Serverless Lab.",
             )
-        match = _AUTH_HEADER.match(authorization)
+        match = AUTH_HEADER.match(authorization)
         if not match:
             raise AuthError("IncompleteSignature", f"Authorization header requires Credential, SignedHeaders and Signature: {authorization[:200]}")
         access_key, date, region, service = _credential_parts(match["credential"])

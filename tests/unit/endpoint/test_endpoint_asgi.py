@@ -37,9 +37,8 @@ def test_the_request_keeps_djangos_header_rules():
     request = _EndpointRequest(
         scope("PUT", "/aws/photos/a", [(b"Host", b"localhost"), (b"X-Amz-Meta-Tag", b"a"), (b"x-amz-meta-tag", b"b"),
                                         (b"x_amz_date", b"spoofed"), (b"Content-Length", b"3")], b"x-id=PutObject"),
-        b"abc",
-        False,
     )
+    request.received(b"abc", too_big=False)
     assert request.headers == {"host": "localhost", "x-amz-meta-tag": "a,b", "content-length": "3"}
     assert (request.method, request.META["QUERY_STRING"], request.META["CONTENT_LENGTH"]) == ("PUT", "x-id=PutObject", "3")
     assert request.body == b"abc"

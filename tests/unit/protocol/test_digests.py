@@ -34,3 +34,22 @@ def test_s3_asks_for_the_md5_of_a_put_body_as_sent():
     assert asked("PUT", **{"content-encoding": "aws-chunked"}) == ()  # its payload is decoded first
     assert asked("PUT", **{"x-amz-content-sha256": "STREAMING-UNSIGNED-PAYLOAD-TRAILER"}) == ()
     assert asked("POST") == ()
+
+
+def test_digests_streamed_chunk_by_chunk_match_the_whole_bodys():
+    chunks = [LARGE[start : start + 4099] for start in range(0, len(LARGE), 4099)]
+    streamed = digests.Streamed(("md5", "sha256"))
+    for chunk in chunks:
+        streamed.feed(chunk)
+    done = streamed.finish()
+    assert done["md5"].result(timeout=10) == hashlib.md5(LARGE).hexdigest()
+    assert done["sha256"].result(timeout=10) == hashlib.sha256(LARGE).hexdigest()
+    assert digests.Streamed(("md5",)).finish()["md5"].result(timeout=10) == hashlib.md5(b"").hexdigest()
+
+
+def test_a_request_uses_the_digests_computed_while_its_body_arrived():
+    streamed = digests.Streamed(("md5",))
+    streamed.feed(LARGE)
+    request = AwsRequest(method="PUT", path="/b/k", query="", headers={}, body=LARGE)
+    request.adopt_digests(streamed.finish())
+    assert request.body_digest("md5").result(timeout=10) == hashlib.md5(LARGE).hexdigest()

@@ -35,6 +35,10 @@ class AwsRequest:
             self._digests[algorithm] = digests.started(algorithm, self.body)
         return self._digests[algorithm]
 
+    def adopt_digests(self, computed: Mapping[str, Future[str]]) -> None:
+        """Use digests of this body computed already (while it arrived: see the endpoint's ASGI app)."""
+        self._digests.update(computed)
+
     @cached_property
     def lower_headers(self) -> dict[str, str]:
         """Headers keyed by lower-case name."""
