@@ -12,6 +12,7 @@ import json
 import logging
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent import futures
 from concurrent.futures import Future
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -457,8 +458,8 @@ def put_object(
     small = len(body) <= INLINE_MAX_BYTES
     if _one_statement_applies() and _passes(checks):
         # Likely the common case: one guarded statement puts the row in (see _put_in_one_statement;
-        # a put it does not fit goes on the usual way below). A large body's file is written
-        # first; the statement runs while the file is fsynced, and commits once it is on disk.
+        # a put it does not fit goes on the usual way below). A large body's file is written and
+        # fsynced on another thread while the statement runs, which commits once it is on disk.
         name, data, durable = "", body, None
         if not small:
             (name, durable), data = storage.save_bytes_started(sandbox.pk, body), None
@@ -468,6 +469,8 @@ def put_object(
                 if durable is not None:
                     durable.result()
         except BaseException:
+            if durable is not None:
+                futures.wait([durable])  # the file exists once its write ended, failed or not
             storage.delete_now([name])
             raise
         if obj is not None:

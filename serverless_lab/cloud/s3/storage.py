@@ -79,6 +79,15 @@ class DurableFileSystemStorage(FileSystemStorage):
             raise
         return _FSYNC.submit(_finish, fd, full_path, directory)
 
+    def write_in_background(self, name: str, data: bytes) -> Future[None]:
+        """Create the file ``name`` with ``data`` and make it durable, all on a pool thread: the
+        returned future completes once file and directory are fsynced. Writing 1 MiB into fresh
+        page-cache pages took this VM up to 2.6 ms, as long as the database statement that can run
+        meanwhile. Nothing may refer to the name before the future completed; on failure the file
+        is removed and the future raises."""
+        full_path = self.path(name)
+        return _FSYNC.submit(_write_durably, full_path, os.path.dirname(full_path), data)
+
     def get_available_name(self, name: str, max_length: int | None = None) -> str:
         return name  # names are random UUIDs: skip the existence check
 
@@ -110,6 +119,22 @@ def _finish(fd: int, full_path: str, directory: str) -> None:
         raise
 
 
+def _write_durably(full_path: str, directory: str, data: bytes) -> None:
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+    try:
+        fd = os.open(full_path, flags, 0o600)
+    except FileNotFoundError:  # the directory's first file
+        os.makedirs(directory, exist_ok=True)
+        fd = os.open(full_path, flags, 0o600)
+    try:
+        _write_all(fd, data)
+    except BaseException:
+        os.close(fd)
+        Path(full_path).unlink(missing_ok=True)
+        raise
+    _finish(fd, full_path, directory)
+
+
 def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
@@ -117,14 +142,15 @@ def _write_all(fd: int, data: bytes) -> None:
 
 
 def save_bytes_started(sandbox_id: int, data: bytes) -> tuple[str, Future[None]]:
-    """Store ``data`` under a fresh name; returns the name once the bytes are written, and a future
-    that completes when they are durable (the filesystem storage's fsyncs: see
-    :meth:`DurableFileSystemStorage.write_started`; another storage's save is durable when it
-    returns). Nothing may refer to the name before the future completed."""
+    """Store ``data`` under a fresh name; returns the name at once, and a future that completes when
+    the bytes are written and durable (the filesystem storage's: see
+    :meth:`DurableFileSystemStorage.write_in_background`; another storage's save is durable when
+    it returns). Nothing may refer to the name before the future completed, nor may the name be
+    deleted before: wait for it (its failure included) first."""
     storage = object_storage()
     name = _new_name(sandbox_id)
     if isinstance(storage, DurableFileSystemStorage):  # one write of the bytes at hand, no chunked copies
-        return name, storage.write_started(name, lambda fd: _write_all(fd, data))
+        return name, storage.write_in_background(name, data)
     durable: Future[None] = Future()
     name = storage.save(name, ContentFile(data))
     durable.set_result(None)

@@ -136,6 +136,20 @@ def test_a_large_body_that_cannot_be_made_durable_is_kept_nowhere(sandbox, media
     assert backend.storage_used(sandbox) == summed(sandbox) == 1
 
 
+def test_a_failed_statement_removes_the_file_written_beside_it(sandbox, media, monkeypatch):
+    """The file is written on another thread while the statement runs; when the statement fails,
+    the file is removed once its write has ended, never left behind by a write still going on."""
+    put(sandbox, "seed", b"x")
+
+    def failing_statement(*args, **kwargs):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(backend, "_put_in_one_statement", failing_statement)
+    with pytest.raises(RuntimeError):
+        put(sandbox, "large", LARGE)
+    assert files(media) == []
+
+
 @pytest.mark.parametrize("body", [SMALL, LARGE], ids=["small", "large"])
 def test_a_statement_that_breaks_a_constraint_leaves_the_put_to_the_usual_way(sandbox, media, body):
     """A latest version other than "null" in a bucket never versioned cannot come from the API; the

@@ -59,3 +59,29 @@ def test_a_file_written_now_and_synced_meanwhile_has_the_same_guarantees(tmp_pat
     with pytest.raises(OSError):
         durable.result()
     assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == ["whole"]
+
+
+def test_a_file_written_in_the_background_has_the_same_guarantees(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    storage = DurableFileSystemStorage(location=tmp_path)
+    body = bytes(range(256)) * 4096
+    storage.write_in_background("4/dd/whole", body).result()
+    assert (tmp_path / "4/dd/whole").read_bytes() == body
+    with pytest.raises(FileExistsError):  # names are never reused
+        storage.write_in_background("4/dd/whole", b"again").result()
+    assert (tmp_path / "4/dd/whole").read_bytes() == body
+
+    def failing_write(fd: int, data: bytes) -> int:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("os.write", failing_write)
+    with pytest.raises(OSError):
+        storage.write_in_background("4/dd/full", body).result()
+    monkeypatch.undo()
+
+    def failing_fsync(fd: int) -> None:
+        raise OSError("I/O error")
+
+    monkeypatch.setattr("os.fsync", failing_fsync)
+    with pytest.raises(OSError):
+        storage.write_in_background("4/dd/failed", body).result()
+    assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == ["whole"]
