@@ -84,9 +84,11 @@ def lookup(access_key_id: str) -> Sandbox | None:
     return _copy(sandbox)
 
 
-def seen(access_key_id: str) -> bool:
-    """Whether this key's sandbox is in the cache: a hint, read without the lock or any check."""
-    return access_key_id in _entries
+def seen(access_key_id: str) -> int | None:
+    """The id of this key's sandbox if it is in the cache: a hint, read without the lock or any
+    check (not authentication)."""
+    entry = _entries.get(access_key_id)
+    return entry[1].pk if entry is not None else None
 
 
 def lookup_uncached(access_key_id: str) -> Sandbox | None:

@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 import hashlib
+import time
+from pathlib import Path
 
 import pytest
 import requests
+from django.conf import settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -92,6 +95,12 @@ def test_a_body_that_does_not_match_its_signed_hash_is_refused(live_lab, cast, s
     swapped = requests.put(url, data=attackers, headers=dict(signed.headers), timeout=15)
     assert swapped.status_code == 400 and "<Code>XAmzContentSHA256Mismatch</Code>" in swapped.text
     assert s3.list_objects_v2(Bucket="tamper")["KeyCount"] == 0
+    # A large body is written to a file while it arrives (s3/storage.py StreamedFile): refused, it goes.
+    stored = Path(settings.MEDIA_ROOT) / "s3" / str(cast.sandbox.pk)
+    deadline = time.monotonic() + 5
+    while stored.exists() and any(p.is_file() for p in stored.rglob("*")) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not stored.exists() or not any(p.is_file() for p in stored.rglob("*"))
 
     honest = requests.put(url, data=owners, headers=dict(signed.headers), timeout=15)
     assert honest.status_code == 200 and honest.headers["ETag"] == f'"{hashlib.md5(owners).hexdigest()}"'

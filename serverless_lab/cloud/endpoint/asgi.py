@@ -29,7 +29,7 @@ from django.urls import set_script_prefix
 
 from serverless_lab.cloud.core import digests
 
-from .views import aws_endpoint, digests_while_arriving
+from .views import WhileArriving, aws_endpoint, while_arriving
 
 
 class _EndpointRequest:
@@ -55,6 +55,7 @@ class _EndpointRequest:
         self._body = b""
         self._too_big = False
         self.digests: dict[str, Future[str]] = {}  # the body's, computed while it arrived
+        self.stored_body: Any = None  # the body as its service began storing it while it arrived
 
     def received(self, body: bytes, *, too_big: bool) -> None:
         self._body, self._too_big = body, too_big
@@ -71,14 +72,16 @@ class _EndpointRequest:
 async def _read_body(request: _EndpointRequest, receive: Any) -> bool:
     """Read the whole body into ``request`` and note whether it passed the size limit (then only its
     start is kept, nothing when its declared length was already over); False when the client went
-    away. The digests its handler will want are computed as it arrives (``digests_while_arriving``)."""
+    away. The digests its handler will want are computed, and its store started, as it arrives
+    (``views.while_arriving``)."""
     chunks: list[bytes] = []
     size, limit = 0, settings.LAB_MAX_REQUEST_BYTES
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         limit = -1
-    algorithms = digests_while_arriving(request.method, request.headers) if limit > 0 else ()
-    streamed = digests.Streamed(algorithms) if algorithms else None
+    plan = while_arriving(request.method, request.META["QUERY_STRING"], request.headers) if limit > 0 else WhileArriving()
+    streamed = digests.Streamed(plan.digests) if plan.digests else None
+    complete = False
     try:
         while True:
             message = await receive()
@@ -90,11 +93,20 @@ async def _read_body(request: _EndpointRequest, receive: Any) -> bool:
                 chunks.append(chunk)
                 if streamed is not None:
                     streamed.feed(chunk)
+                if plan.stored is not None:
+                    plan.stored.feed(chunk)
             if not message.get("more_body", False):
+                complete = size <= limit
                 break
     finally:
         if streamed is not None:
             request.digests = streamed.finish()
+        if plan.stored is not None:
+            plan.stored.finish()
+            if complete:
+                request.stored_body = plan.stored
+            else:  # the client went away, or sent too much
+                plan.stored.discard()
     request.received(chunks[0] if len(chunks) == 1 else b"".join(chunks), too_big=size > limit or limit < 0)
     return True
 

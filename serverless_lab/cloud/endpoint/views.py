@@ -235,27 +235,38 @@ def _start_digests(aws_request: AwsRequest, registration: registry.Registration)
             aws_request.body_digest(algorithm)
 
 
-def digests_while_arriving(method: str, headers: Mapping[str, str]) -> tuple[str, ...]:
-    """The digests worth computing while a request's body arrives (``core.digests.Streamed``): for a
-    large body signed in its Authorization header with the access key of a sandbox this process has
-    seen lately (a cheap check, not authentication: nobody else gets us hashing), the declared
-    SHA-256 the endpoint checks and whatever its service's handler wants (``body_digests``)."""
+@dataclass
+class WhileArriving:
+    """What to do with a request's body while it arrives (the endpoint's ASGI app)."""
+
+    digests: tuple[str, ...] = ()  # to compute (``core.digests.Streamed``)
+    stored: Any = None  # to feed: its service's store of it (``body_store_while_arriving``)
+
+
+def while_arriving(method: str, query: str, headers: Mapping[str, str]) -> WhileArriving:
+    """For a large body signed in its Authorization header with the access key of a sandbox this
+    process has seen lately (a cheap check, not authentication: nobody else gets us hashing or
+    writing, and what an unauthenticated request started is thrown away): the declared SHA-256 the
+    endpoint checks, whatever digests its service's handler wants (``body_digests``), and the store
+    the handler may start for it (``body_store_while_arriving(request, sandbox_id)``)."""
     length = headers.get("content-length", "")
     if not length.isdigit() or int(length) <= digests.ON_POOL_BYTES:
-        return ()
+        return WhileArriving()
     match = auth.AUTH_HEADER.match(headers.get("authorization", ""))
     parts = match["credential"].split("/") if match else []
-    if len(parts) != 5 or not keycache.seen(parts[0]):
-        return ()
+    sandbox_id = keycache.seen(parts[0]) if len(parts) == 5 else None
+    if sandbox_id is None:
+        return WhileArriving()
     wanted: list[str] = []
     if len(headers.get("x-amz-content-sha256", "")) == 64:
         wanted.append("sha256")
     registrations = registry.by_signing_name(parts[3])
-    handler_wants = getattr(registrations[0].handler, "body_digests", None) if len(registrations) == 1 else None
-    if handler_wants is not None:
-        probe = AwsRequest(method=method, path="/", query="", headers=headers, body=b"")  # read: method, headers
-        wanted += [algorithm for algorithm in handler_wants(probe) if algorithm not in wanted]
-    return tuple(wanted)
+    handler = registrations[0].handler if len(registrations) == 1 else None
+    probe = AwsRequest(method=method, path="/", query=query, headers=headers, body=b"")  # method, query, headers
+    if hasattr(handler, "body_digests"):
+        wanted += [algorithm for algorithm in handler.body_digests(probe) if algorithm not in wanted]
+    stored = handler.body_store_while_arriving(probe, sandbox_id) if hasattr(handler, "body_store_while_arriving") else None
+    return WhileArriving(tuple(wanted), stored)
 
 
 def _check_declared_payload_hash(aws_request: AwsRequest) -> None:
@@ -358,6 +369,7 @@ async def aws_endpoint(request: HttpRequest, path: str = "") -> HttpResponse:
             raise AwsError("Your request was too large.", code="RequestEntityTooLarge", status=413) from None
         aws_request, full_path, query = _aws_request(request, body)
         aws_request.adopt_digests(getattr(request, "digests", {}))
+        aws_request.stored_body = getattr(request, "stored_body", None)
         query_params = dict(parse_qsl(query, keep_blank_values=True))
         info = auth.read_signature(aws_request.headers, query_params)
         hop = endpoint_hop_begin(aws_request, info)
@@ -403,3 +415,7 @@ async def aws_endpoint(request: HttpRequest, path: str = "") -> HttpResponse:
         logger.exception("unhandled error in the AWS endpoint (request %s)", request_id)
         failure = InternalFailure("We encountered an internal error. Please try again.")
         return _render_error(registration, failure, request_id, method, hop, aws_request)
+    finally:
+        stored = getattr(request, "stored_body", None)
+        if stored is not None:
+            stored.discard()  # unless the handler stored a row that names it

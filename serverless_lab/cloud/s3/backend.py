@@ -441,9 +441,12 @@ def put_object(
     fields: ObjectFields,
     content_md5: str | None = None,
     md5: Future[str] | None = None,
+    stored: storage.StreamedFile | None = None,
 ) -> Object:
     """Errors in S3's order: the key, the bucket, Content-MD5, tags, the size, the quota. ``md5``:
-    the body's MD5 (hex) if it is being computed already."""
+    the body's MD5 (hex) if it is being computed already; ``stored``: a large body's file, written
+    while it arrived (marked ``referenced`` once a committed row names it; its owner removes it
+    otherwise)."""
     _check_key(key)
     _refuse_nul(bucket=bucket_name)
     if md5 is None:
@@ -461,12 +464,20 @@ def put_object(
         # a put it does not fit goes on the usual way below). A large body's file is written and
         # fsynced on another thread while the statement runs, which commits once it is on disk.
         name, data, durable = "", body, None
-        if not small:
+        if stored is not None and not small:
+            name, durable, data = stored.name, stored.durable, None
+        elif not small:
             (name, durable), data = storage.save_bytes_started(sandbox.pk, body), None
         try:
-            with transaction.atomic() if durable is not None else nullcontext():
-                obj = _put_in_one_statement(sandbox, bucket_name, key, len(body), md5.result(), fields, name, data)
-                if durable is not None:
+            etag = md5.result()
+            # A file on disk already (written while the body arrived) needs no transaction around
+            # the statement: it commits by itself, one round trip instead of three.
+            in_transaction = durable is not None and not durable.done()
+            if durable is not None and not in_transaction:
+                durable.result()  # raises if the write failed
+            with transaction.atomic() if in_transaction else nullcontext():
+                obj = _put_in_one_statement(sandbox, bucket_name, key, len(body), etag, fields, name, data)
+                if in_transaction:
                     durable.result()
         except BaseException:
             if durable is not None:
@@ -474,6 +485,8 @@ def put_object(
             storage.delete_now([name])
             raise
         if obj is not None:
+            if stored is not None:
+                stored.referenced = True
             return obj
     elif small:
         # Nothing to store before the transaction, so the bucket is looked up and the request
@@ -483,8 +496,12 @@ def put_object(
         _, used = _bucket_and_storage_used(sandbox, bucket_name)  # refusals before the bytes are stored
         checks()
         _check_quota(sandbox, len(body), used)
-        name, data = storage.save_bytes(sandbox.pk, body), None
-    return _store_version(
+        if stored is not None:
+            stored.durable.result()
+            name, data = stored.name, None
+        else:
+            name, data = storage.save_bytes(sandbox.pk, body), None
+    obj = _store_version(
         sandbox=sandbox,
         bucket_name=bucket_name,
         key=key,
@@ -495,6 +512,9 @@ def put_object(
         data=data,
         checks=checks,
     )
+    if stored is not None and name == stored.name:
+        stored.referenced = True
+    return obj
 
 
 def _passes(checks: Callable[[], None]) -> bool:
@@ -560,7 +580,8 @@ def _put_in_one_statement(
     """PutObject's quickest path: one statement instead of a transaction's five round trips
     (BEGIN, usage lock, bucket and key read, write, COMMIT), for the common case of a bucket whose
     versioning was never enabled (so the key has at most its "null" version). It commits by itself
-    (a small body, ``data``), or with the caller's transaction once the body's file is durable.
+    (a small body, ``data``, or a file durable already), or with the caller's transaction once the
+    body's file is durable.
     None when the statement wrote nothing: the bucket is missing, not the sandbox's or
     versioned, the quota would be passed, the sandbox has no usage row yet, or another S3 write of
     the sandbox committed while it ran; the caller then goes the usual way, which raises whatever

@@ -10,7 +10,7 @@ from serverless_lab.cloud.core import digests
 from serverless_lab.cloud.core.protocol import AwsRequest
 from serverless_lab.cloud.core.registry import RequestContext
 
-from . import backend, exceptions, logic, notifications
+from . import backend, exceptions, logic, notifications, storage
 from .models import NULL_VERSION, Bucket, MultipartUpload, Object
 
 _OWNER_NAME = "lab"
@@ -95,6 +95,19 @@ class S3Handler:
             "x-amz-content-sha256", ""
         ).startswith("STREAMING-")
         return ("md5",) if request.method == "PUT" and not chunked else ()
+
+    def body_store_while_arriving(self, request: AwsRequest, sandbox_id: int) -> storage.StreamedFile | None:
+        """A PutObject's file, written while its body arrives, for a body too large for its row
+        (the endpoint throws it away unless ``put_object`` stores the row that names it)."""
+        if request.method != "PUT" or self.body_digests(request) != ("md5",):
+            return None  # a chunked body is decoded first
+        query = dict(parse_qsl(request.query, keep_blank_values=True))
+        if "uploadId" in query or "partNumber" in query or "x-amz-copy-source" in request.headers:
+            return None
+        length = request.headers.get("content-length", "")
+        if not length.isdigit() or int(length) <= backend.INLINE_MAX_BYTES or not storage.streams_to_files():
+            return None
+        return storage.StreamedFile(sandbox_id)
 
     def cors_headers(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, str]:
         """Access-Control-* headers for a signed browser request, from its bucket's CORS rules."""
@@ -331,6 +344,7 @@ class S3Handler:
             fields=_object_fields(params),
             content_md5=params.get("ContentMD5"),
             md5=_body_md5(ctx, body),
+            stored=ctx.request.stored_body if body is ctx.request.body else None,
         )
         return {
             "ETag": logic.quote_etag(obj.etag),

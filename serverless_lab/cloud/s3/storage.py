@@ -12,7 +12,9 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
+import threading
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import cache
@@ -120,12 +122,7 @@ def _finish(fd: int, full_path: str, directory: str) -> None:
 
 
 def _write_durably(full_path: str, directory: str, data: bytes) -> None:
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
-    try:
-        fd = os.open(full_path, flags, 0o600)
-    except FileNotFoundError:  # the directory's first file
-        os.makedirs(directory, exist_ok=True)
-        fd = os.open(full_path, flags, 0o600)
+    fd = _create(full_path)
     try:
         _write_all(fd, data)
     except BaseException:
@@ -236,3 +233,99 @@ def _rmdir_quietly(path: Any) -> None:
         os.rmdir(path)
     except OSError:
         pass
+
+
+def streams_to_files() -> bool:
+    """Whether object bytes go to this process's durable filesystem storage (``StreamedFile``)."""
+    return isinstance(object_storage(), DurableFileSystemStorage)
+
+
+class StreamedFile:
+    """A large PUT body written to its file while it arrives (the endpoint's ASGI app feeds it), so
+    that only its fsync is left when the last byte is in. Chunks are written in order by a pool task
+    that runs while chunks wait and ends when none does (a client that stalls holds no thread);
+    ``finish`` has the file and its directory fsynced, ``durable`` completes then. The request owns
+    the file: the handler that stores a row naming it marks it ``referenced``, and the endpoint
+    removes it (``discard``) otherwise."""
+
+    def __init__(self, sandbox_id: int) -> None:
+        storage = object_storage()
+        assert isinstance(storage, DurableFileSystemStorage)
+        self.name = _new_name(sandbox_id)
+        self.referenced = False
+        self.durable: Future[None] = Future()
+        self._path = storage.path(self.name)
+        self._lock = threading.Lock()
+        self._pending: deque[bytes] = deque()
+        self._running = self._finished = False
+        self._fd: int | None = None
+        self._error: BaseException | None = None
+
+    def feed(self, chunk: bytes) -> None:
+        self._queue(chunk)
+
+    def finish(self) -> None:
+        """The body is complete: fsync what was written."""
+        self._queue(None)
+
+    def discard(self) -> None:
+        """Remove the file (once its write has ended) unless a row refers to it."""
+        if not self.referenced:
+            self.durable.add_done_callback(lambda _: delete_now([self.name]))
+
+    def _queue(self, chunk: bytes | None) -> None:
+        with self._lock:
+            if chunk is None:
+                self._finished = True
+            else:
+                self._pending.append(chunk)
+            if not self._running:
+                self._running = True
+                _FSYNC.submit(self._drain)
+
+    def _drain(self) -> None:
+        while True:
+            with self._lock:
+                if self._pending:
+                    chunk: bytes | None = self._pending.popleft()
+                elif self._finished:
+                    chunk = None
+                else:
+                    self._running = False
+                    return
+            if chunk is None:
+                self._complete()
+                return
+            if self._error is None:
+                try:
+                    if self._fd is None:
+                        self._fd = _create(self._path)
+                    _write_all(self._fd, chunk)
+                except BaseException as error:  # reported by ``durable``, once finished
+                    self._error = error
+
+    def _complete(self) -> None:
+        directory = os.path.dirname(self._path)
+        try:
+            if self._error is not None:
+                raise self._error
+            if self._fd is None:
+                self._fd = _create(self._path)
+            fd, self._fd = self._fd, None
+            _finish(fd, self._path, directory)
+        except BaseException as error:
+            if self._fd is not None:
+                os.close(self._fd)
+            Path(self._path).unlink(missing_ok=True)
+            self.durable.set_exception(error)
+            return
+        self.durable.set_result(None)
+
+
+def _create(full_path: str) -> int:
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+    try:
+        return os.open(full_path, flags, 0o600)
+    except FileNotFoundError:  # the directory's first file
+        os.makedirs(os.path.dirname(full_path), exist_ok=True)
+        return os.open(full_path, flags, 0o600)

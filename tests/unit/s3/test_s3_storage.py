@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -85,3 +86,38 @@ def test_a_file_written_in_the_background_has_the_same_guarantees(tmp_path: Path
     with pytest.raises(OSError):
         storage.write_in_background("4/dd/failed", body).result()
     assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == ["whole"]
+
+
+def test_a_file_streamed_while_it_arrives_has_the_same_guarantees(media: Path, monkeypatch: pytest.MonkeyPatch):
+    from serverless_lab.cloud.s3.storage import StreamedFile
+
+    body = bytes(range(256)) * 4096
+    streamed = StreamedFile(5)
+    for start in range(0, len(body), 65536):
+        streamed.feed(body[start : start + 65536])
+    streamed.finish()
+    streamed.durable.result(timeout=10)
+    streamed.referenced = True
+    streamed.discard()  # a row names it: kept
+    assert (media / "s3" / streamed.name).read_bytes() == body
+
+    unused = StreamedFile(5)
+    unused.feed(body)
+    unused.finish()
+    unused.discard()  # nothing names it: removed once written
+    unused.durable.result(timeout=10)
+
+    def failing_write(fd: int, data: bytes) -> int:
+        raise OSError(28, "No space left on device")
+
+    failed = StreamedFile(5)
+    monkeypatch.setattr("os.write", failing_write)
+    failed.feed(body)
+    failed.finish()
+    with pytest.raises(OSError):
+        failed.durable.result(timeout=10)
+    monkeypatch.undo()
+    deadline = time.monotonic() + 5
+    while len(files := sorted(p.name for p in (media / "s3").rglob("*") if p.is_file())) > 1 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert files == [streamed.name.rsplit("/", 1)[1]]

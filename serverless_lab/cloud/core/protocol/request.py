@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 from urllib.parse import parse_qsl
 
 from serverless_lab.cloud.core import digests
@@ -26,6 +27,8 @@ class AwsRequest:
     headers: Mapping[str, str]
     body: bytes
     _digests: dict[str, Future[str]] = field(default_factory=dict, init=False, repr=False, compare=False)
+    # The body as its service began storing it while it arrived (S3's ``storage.StreamedFile``).
+    stored_body: Any = field(default=None, init=False, repr=False, compare=False)
 
     def body_digest(self, algorithm: str) -> Future[str]:
         """The body's hex digest with ``algorithm`` (a hashlib name), started on first use (a large
