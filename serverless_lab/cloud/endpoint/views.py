@@ -305,13 +305,13 @@ def _authenticate_and_run(
     if isinstance(outcome, str):
         raise _auth_error(registration, outcome)
     _start_digests(aws_request, registration)
-    _check_declared_payload_hash(aws_request)
     service_model = load_service_model(registration.service_name)
     operation_model, uri_params = find_operation(service_model, aws_request)
     method_fn = registry.handler_method(registration, operation_model.name)
     if method_fn is None:
         raise NotImplementedByLab(service_model.service_id.hyphenize(), operation_model.name)
-    params = parse_request(operation_model, aws_request, uri_params)
+    params = parse_request(operation_model, aws_request, uri_params)  # meanwhile a large body is hashed
+    _check_declared_payload_hash(aws_request)  # before anything acts on the body
     ctx = registry.RequestContext(
         sandbox=outcome,
         service=registration.service_name,
