@@ -4,9 +4,7 @@ oversized and malformed requests, and bytes outliving a sandbox reset."""
 from __future__ import annotations
 
 import hashlib
-import os
 import re
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -20,10 +18,6 @@ from django.conf import settings
 from serverless_lab.cloud.s3.backend import INLINE_MAX_BYTES
 from serverless_lab.sandboxes.services import sandbox_create, sandbox_reset
 
-# Object bytes of this test process go to a temporary MEDIA_ROOT, set before the live lab starts.
-if "LAB_TEST_MEDIA_ROOT" not in os.environ:
-    os.environ["LAB_TEST_MEDIA_ROOT"] = os.environ["MEDIA_ROOT"] = tempfile.mkdtemp(prefix="lab-s3-test-")
-settings.MEDIA_ROOT = os.environ["LAB_TEST_MEDIA_ROOT"]
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 STORED_NAME = re.compile(r"^\d+/[0-9a-f]{2}/[0-9a-f]{32}$")

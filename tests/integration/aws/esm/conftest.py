@@ -3,27 +3,21 @@ wait for what it recorded.
 
 The recording function writes every event it receives to the S3 bucket ``esm-log`` of the same
 sandbox (through boto3 inside the function), under a key that sorts in invocation order, so a test
-reads back exactly what Lambda handed the function. MEDIA_ROOT (function code and S3 bytes) is set at
-import, before the session's live lab starts and copies os.environ.
+reads back exactly what Lambda handed the function. Function code and S3 bytes go to the test
+process's own temporary MEDIA_ROOT (tests/lab_plugin.py).
 """
 
 from __future__ import annotations
 
 import io
 import json
-import os
-import tempfile
 import time
 import zipfile
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from django.conf import settings
 
-if "LAB_TEST_MEDIA_ROOT" not in os.environ:
-    os.environ["LAB_TEST_MEDIA_ROOT"] = os.environ["MEDIA_ROOT"] = tempfile.mkdtemp(prefix="lab-esm-test-")
-settings.MEDIA_ROOT = os.environ["LAB_TEST_MEDIA_ROOT"]
 
 ROLE = "arn:aws:iam::123456789012:role/lambda-role"
 LOG_BUCKET = "esm-log"

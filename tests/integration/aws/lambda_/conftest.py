@@ -1,24 +1,19 @@
 """Lambda tests: code zips in a temporary MEDIA_ROOT, and helpers to build deployment packages.
 
-MEDIA_ROOT is set at import (collection), before the session's live lab starts and copies os.environ.
+The MEDIA_ROOT is the test process's own temporary folder (tests/lab_plugin.py), which the live lab
+copies.
 """
 
 from __future__ import annotations
 
 import io
-import os
-import tempfile
 import time
 import zipfile
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from django.conf import settings
 
-if "LAB_TEST_MEDIA_ROOT" not in os.environ:
-    os.environ["LAB_TEST_MEDIA_ROOT"] = os.environ["MEDIA_ROOT"] = tempfile.mkdtemp(prefix="lab-lambda-test-")
-settings.MEDIA_ROOT = os.environ["LAB_TEST_MEDIA_ROOT"]
 
 ROLE = "arn:aws:iam::123456789012:role/lambda-role"
 

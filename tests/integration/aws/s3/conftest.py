@@ -1,25 +1,17 @@
-"""S3 tests keep object bytes in a temporary MEDIA_ROOT, never in the developer's var/media.
-
-Set at import (collection), before the session's live lab starts and copies os.environ.
-"""
+"""S3 tests' clients and helpers. Object bytes go to the test process's own temporary MEDIA_ROOT
+(set by tests/lab_plugin.py before Django's settings load, and copied by the live lab), never into
+the developer's var/media."""
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Callable
 from typing import Any
 
 import boto3
 import pytest
 from botocore.config import Config
-from django.conf import settings
 
 from serverless_lab.sandboxes.models import Sandbox
-
-if "LAB_TEST_MEDIA_ROOT" not in os.environ:
-    os.environ["LAB_TEST_MEDIA_ROOT"] = os.environ["MEDIA_ROOT"] = tempfile.mkdtemp(prefix="lab-s3-test-")
-settings.MEDIA_ROOT = os.environ["LAB_TEST_MEDIA_ROOT"]
 
 
 @pytest.fixture

@@ -5,22 +5,14 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import tempfile
 import time
 import zipfile
-from typing import Any
 
 import pytest
-from django.conf import settings
 
 from serverless_lab.cloud.lambda_.models import Invocation
 from serverless_lab.tracing.models import Hop
 
-# Function code lives under MEDIA_ROOT, which the live lab copies from the environment at start.
-if "LAB_TEST_MEDIA_ROOT" not in os.environ:
-    os.environ["LAB_TEST_MEDIA_ROOT"] = os.environ["MEDIA_ROOT"] = tempfile.mkdtemp(prefix="lab-sns-hops-test-")
-settings.MEDIA_ROOT = os.environ["LAB_TEST_MEDIA_ROOT"]
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 

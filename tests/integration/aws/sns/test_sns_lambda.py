@@ -4,20 +4,13 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import tempfile
 import time
 import zipfile
 
 import pytest
-from django.conf import settings
 
 from serverless_lab.cloud.lambda_.models import Invocation
 
-# Function code lives under MEDIA_ROOT, which the live lab copies from the environment at start.
-if "LAB_TEST_MEDIA_ROOT" not in os.environ:
-    os.environ["LAB_TEST_MEDIA_ROOT"] = os.environ["MEDIA_ROOT"] = tempfile.mkdtemp(prefix="lab-sns-lambda-test-")
-settings.MEDIA_ROOT = os.environ["LAB_TEST_MEDIA_ROOT"]
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
