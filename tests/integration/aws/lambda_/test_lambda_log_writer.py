@@ -24,7 +24,10 @@ def stream_messages(logs: Any, group: str, expected_reports: int, timeout: float
     deadline = time.monotonic() + timeout
     streams: dict[str, list[str]] = {}
     while time.monotonic() < deadline:
-        names = [s["logStreamName"] for s in logs.describe_log_streams(logGroupName=group)["logStreams"]]
+        try:
+            names = [s["logStreamName"] for s in logs.describe_log_streams(logGroupName=group)["logStreams"]]
+        except logs.exceptions.ResourceNotFoundException:  # the group comes with the first lines written
+            names = []
         streams = {}
         for name in names:
             page = logs.get_log_events(logGroupName=group, logStreamName=name, startFromHead=True, limit=10000)
