@@ -136,6 +136,7 @@ def test_a_large_body_that_cannot_be_made_durable_is_kept_nowhere(sandbox, media
     assert backend.storage_used(sandbox) == summed(sandbox) == 1
 
 
+@postgresql_only
 def test_a_failed_statement_removes_the_file_written_beside_it(sandbox, media, monkeypatch):
     """The file is written on another thread while the statement runs; when the statement fails,
     the file is removed once its write has ended, never left behind by a write still going on."""
