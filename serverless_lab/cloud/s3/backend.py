@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
 from serverless_lab.cloud.core import digests
@@ -445,8 +445,32 @@ def put_object(
 ) -> Object:
     """Errors in S3's order: the key, the bucket, Content-MD5, tags, the size, the quota. ``md5``:
     the body's MD5 (hex) if it is being computed already; ``stored``: a large body's file, written
-    while it arrived (marked ``referenced`` once a committed row names it; its owner removes it
-    otherwise)."""
+    while it arrived, which this call then owns: kept if a committed row names it, else removed."""
+    if stored is None:
+        return _put_object(sandbox, bucket_name, key, body, fields, content_md5, md5, None)
+    stored.referenced = True  # not the request's to remove any more
+    try:
+        obj = _put_object(sandbox, bucket_name, key, body, fields, content_md5, md5, stored)
+    except BaseException:
+        futures.wait([stored.durable])  # the file exists once its write ended, failed or not
+        _delete_unless_named(sandbox, stored.name)
+        raise
+    if obj.storage_name != stored.name:  # its bytes went elsewhere (into its row)
+        futures.wait([stored.durable])
+        storage.delete_now([stored.name])
+    return obj
+
+
+def _put_object(
+    sandbox: Sandbox,
+    bucket_name: str,
+    key: str,
+    body: bytes,
+    fields: ObjectFields,
+    content_md5: str | None,
+    md5: Future[str] | None,
+    stored: storage.StreamedFile | None,
+) -> Object:
     _check_key(key)
     _refuse_nul(bucket=bucket_name)
     if md5 is None:
@@ -482,11 +506,9 @@ def put_object(
         except BaseException:
             if durable is not None:
                 futures.wait([durable])  # the file exists once its write ended, failed or not
-            storage.delete_now([name])
+            _delete_unless_named(sandbox, name)
             raise
         if obj is not None:
-            if stored is not None:
-                stored.referenced = True
             return obj
     elif small:
         # Nothing to store before the transaction, so the bucket is looked up and the request
@@ -501,7 +523,7 @@ def put_object(
             name, data = stored.name, None
         else:
             name, data = storage.save_bytes(sandbox.pk, body), None
-    obj = _store_version(
+    return _store_version(
         sandbox=sandbox,
         bucket_name=bucket_name,
         key=key,
@@ -512,9 +534,21 @@ def put_object(
         data=data,
         checks=checks,
     )
-    if stored is not None and name == stored.name:
-        stored.referenced = True
-    return obj
+
+
+def _delete_unless_named(sandbox: Sandbox, name: str) -> None:
+    """Remove a failed put's file unless a committed row names it: a put can fail after its commit
+    (an event that could not be queued), and then its object's bytes must stay. When the database
+    cannot tell, the file stays too: an unnamed file is only space (it goes with the sandbox's
+    bytes), a missing one is a lost object."""
+    if not name:
+        return
+    try:
+        named = Object.objects.filter(sandbox=sandbox, storage_name=name).exists()
+    except DatabaseError:
+        return
+    if not named:
+        storage.delete_now([name])
 
 
 def _passes(checks: Callable[[], None]) -> bool:

@@ -245,8 +245,8 @@ class StreamedFile:
     that only its fsync is left when the last byte is in. Chunks are written in order by a pool task
     that runs while chunks wait and ends when none does (a client that stalls holds no thread);
     ``finish`` has the file and its directory fsynced, ``durable`` completes then. The request owns
-    the file: the handler that stores a row naming it marks it ``referenced``, and the endpoint
-    removes it (``discard``) otherwise."""
+    the file until a handler takes it over (``backend.put_object`` marks it ``referenced`` and then
+    keeps or removes it itself); the endpoint removes it (``discard``) otherwise."""
 
     def __init__(self, sandbox_id: int) -> None:
         storage = object_storage()
@@ -269,7 +269,7 @@ class StreamedFile:
         self._queue(None)
 
     def discard(self) -> None:
-        """Remove the file (once its write has ended) unless a row refers to it."""
+        """Remove the file (once its write has ended) unless a handler took it over."""
         if not self.referenced:
             self.durable.add_done_callback(lambda _: delete_now([self.name]))
 

@@ -305,3 +305,50 @@ def test_notifications_still_fire(sandbox):
         ("ObjectCreated:Put", "large", len(LARGE)),
     ]
     assert records[0]["s3"]["object"]["eTag"] == hashlib.md5(SMALL).hexdigest()
+
+
+def _broker_down() -> None:
+    raise RuntimeError("the broker is down")
+
+
+@postgresql_only
+def test_a_put_that_fails_after_its_commit_keeps_its_bytes(sandbox, media, monkeypatch):
+    """An event queued after the commit can fail (its broker down): the object is committed by then,
+    so its file must stay."""
+    from django.db import transaction
+
+    put(sandbox, "seed", b"x")
+    real = backend._put_in_one_statement
+
+    def then_fail(*args: Any, **kwargs: Any) -> Any:
+        obj = real(*args, **kwargs)
+        transaction.on_commit(_broker_down)
+        return obj
+
+    monkeypatch.setattr(backend, "_put_in_one_statement", then_fail)
+    with pytest.raises(RuntimeError):
+        put(sandbox, "large", LARGE)
+    monkeypatch.undo()
+    assert read(sandbox, "large") == LARGE and len(files(media)) == 1
+
+
+def test_a_file_streamed_while_the_body_arrived_becomes_the_objects_or_goes(sandbox, media):
+    from serverless_lab.cloud.s3.storage import StreamedFile
+
+    put(sandbox, "seed", b"x")
+
+    def streamed() -> StreamedFile:
+        stored = StreamedFile(sandbox.pk)
+        stored.feed(LARGE)
+        stored.finish()
+        return stored
+
+    stored = streamed()
+    obj = put(sandbox, "large", LARGE, stored=stored)
+    assert obj.storage_name == stored.name and stored.referenced and read(sandbox, "large") == LARGE
+    stored.discard()  # what the endpoint does at the end of every request: put_object took it over
+    refused = streamed()
+    with pytest.raises(exceptions.NoSuchBucket):
+        put(sandbox, "large", LARGE, stored=refused, bucket="no-such-bucket")
+    refused.discard()
+    assert [path.name for path in files(media)] == [stored.name.rsplit("/", 1)[1]]
