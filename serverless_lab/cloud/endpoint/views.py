@@ -12,9 +12,9 @@ import asyncio
 import logging
 import re
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from collections.abc import Mapping
 from typing import Any, Callable
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
