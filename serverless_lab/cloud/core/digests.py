@@ -9,9 +9,9 @@ hashes a body's chunks as they arrive.
 from __future__ import annotations
 
 import hashlib
-import threading
-from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
+
+from .drain import Drain
 
 _POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="aws-digest")
 # Below this a digest is computed at once: the thread hop would cost more than the hash.
@@ -34,49 +34,23 @@ def started(algorithm: str, data: bytes) -> Future[str]:
 
 class Streamed:
     """Digests of a body computed while it arrives, so that they are (nearly) done when its last
-    byte is in, instead of starting then. Each algorithm has its own queue of chunks, hashed in
-    order by a pool task that runs while chunks wait and ends when none does: a client that stalls
-    mid-body holds no thread, and the algorithms run side by side."""
+    byte is in, instead of starting then: each algorithm hashes the chunks in order on the pool
+    (``core.drain.Drain``), the algorithms side by side."""
 
     def __init__(self, algorithms: tuple[str, ...]) -> None:
-        self._lock = threading.Lock()
-        self._streams = {algorithm: _Stream(algorithm) for algorithm in algorithms}
-        self._finished = False
+        self._done: dict[str, Future[str]] = {}
+        self._drains: list[Drain[bytes]] = []
+        for algorithm in algorithms:
+            digest, done = hashlib.new(algorithm, usedforsecurity=False), Future()
+            self._done[algorithm] = done
+            self._drains.append(Drain(_POOL, digest.update, lambda d=digest, f=done: f.set_result(d.hexdigest())))
 
     def feed(self, chunk: bytes) -> None:
-        with self._lock:
-            for stream in self._streams.values():
-                stream.pending.append(chunk)
-                if not stream.running:
-                    stream.running = True
-                    _POOL.submit(self._drain, stream)
+        for drain in self._drains:
+            drain.put(chunk)
 
     def finish(self) -> dict[str, Future[str]]:
         """No more chunks: the digests, each done once its last chunk is hashed."""
-        with self._lock:
-            self._finished = True
-            for stream in self._streams.values():
-                if not stream.running:
-                    stream.done.set_result(stream.hash.hexdigest())
-        return {algorithm: stream.done for algorithm, stream in self._streams.items()}
-
-    def _drain(self, stream: _Stream) -> None:
-        while True:
-            with self._lock:
-                if not stream.pending:
-                    stream.running = False
-                    if self._finished:
-                        stream.done.set_result(stream.hash.hexdigest())
-                    return
-                chunk = stream.pending.popleft()
-            stream.hash.update(chunk)
-
-
-class _Stream:
-    __slots__ = ("hash", "pending", "running", "done")
-
-    def __init__(self, algorithm: str) -> None:
-        self.hash = hashlib.new(algorithm, usedforsecurity=False)
-        self.pending: deque[bytes] = deque()
-        self.running = False
-        self.done: Future[str] = Future()
+        for drain in self._drains:
+            drain.close()
+        return self._done

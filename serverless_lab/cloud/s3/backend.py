@@ -504,9 +504,10 @@ def _put_object(
                 if in_transaction:
                     durable.result()
         except BaseException:
-            if durable is not None:
-                futures.wait([durable])  # the file exists once its write ended, failed or not
-            _delete_unless_named(sandbox, name)
+            if stored is None:  # a streamed file is put_object's to remove
+                if durable is not None:
+                    futures.wait([durable])  # the file exists once its write ended, failed or not
+                _delete_unless_named(sandbox, name)
             raise
         if obj is not None:
             return obj

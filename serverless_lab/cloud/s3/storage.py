@@ -12,10 +12,8 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
-import threading
 import uuid
-from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import cache
 from pathlib import Path
@@ -26,6 +24,8 @@ from django.core.files import File
 from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage, Storage, storages
 from django.db import transaction
+
+from serverless_lab.cloud.core.drain import Drain
 
 logger = logging.getLogger(__name__)
 STORAGE_ALIAS = "lab_s3"
@@ -53,33 +53,8 @@ class DurableFileSystemStorage(FileSystemStorage):
     """
 
     def _save(self, name: str, content: File) -> str:
-        def write(fd: int) -> None:
-            for chunk in content.chunks():
-                _write_all(fd, chunk)
-
-        self.write_started(name, write).result()
+        _write_durably(self.path(name), content.chunks())
         return name
-
-    def write_started(self, name: str, write: Callable[[int], None]) -> Future[None]:
-        """Create the file ``name`` and fill it with ``write(fd)`` on this thread; the returned
-        future completes once the file and its directory are fsynced (on a pool thread), so the
-        caller can do other work meanwhile, but must not let anything refer to the name before.
-        On any failure the file is removed and the failure raised (by the future for the fsyncs')."""
-        full_path = self.path(name)
-        directory = os.path.dirname(full_path)
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
-        try:
-            fd = os.open(full_path, flags, 0o600)
-        except FileNotFoundError:  # the directory's first file
-            os.makedirs(directory, exist_ok=True)
-            fd = os.open(full_path, flags, 0o600)
-        try:
-            write(fd)
-        except BaseException:
-            os.close(fd)
-            Path(full_path).unlink(missing_ok=True)
-            raise
-        return _FSYNC.submit(_finish, fd, full_path, directory)
 
     def write_in_background(self, name: str, data: bytes) -> Future[None]:
         """Create the file ``name`` with ``data`` and make it durable, all on a pool thread: the
@@ -87,8 +62,7 @@ class DurableFileSystemStorage(FileSystemStorage):
         page-cache pages took this VM up to 2.6 ms, as long as the database statement that can run
         meanwhile. Nothing may refer to the name before the future completed; on failure the file
         is removed and the future raises."""
-        full_path = self.path(name)
-        return _FSYNC.submit(_write_durably, full_path, os.path.dirname(full_path), data)
+        return _FSYNC.submit(_write_durably, self.path(name), [data])
 
     def get_available_name(self, name: str, max_length: int | None = None) -> str:
         return name  # names are random UUIDs: skip the existence check
@@ -121,15 +95,17 @@ def _finish(fd: int, full_path: str, directory: str) -> None:
         raise
 
 
-def _write_durably(full_path: str, directory: str, data: bytes) -> None:
+def _write_durably(full_path: str, chunks: Iterable[bytes]) -> None:
+    """Create the file, write ``chunks`` and fsync it and its directory; on failure it is removed."""
     fd = _create(full_path)
     try:
-        _write_all(fd, data)
+        for chunk in chunks:
+            _write_all(fd, chunk)
     except BaseException:
         os.close(fd)
         Path(full_path).unlink(missing_ok=True)
         raise
-    _finish(fd, full_path, directory)
+    _finish(fd, full_path, os.path.dirname(full_path))
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -242,11 +218,11 @@ def streams_to_files() -> bool:
 
 class StreamedFile:
     """A large PUT body written to its file while it arrives (the endpoint's ASGI app feeds it), so
-    that only its fsync is left when the last byte is in. Chunks are written in order by a pool task
-    that runs while chunks wait and ends when none does (a client that stalls holds no thread);
-    ``finish`` has the file and its directory fsynced, ``durable`` completes then. The request owns
-    the file until a handler takes it over (``backend.put_object`` marks it ``referenced`` and then
-    keeps or removes it itself); the endpoint removes it (``discard``) otherwise."""
+    that only its fsync is left when the last byte is in: the chunks are written in order on the
+    fsync pool (``core.drain.Drain``); ``finish`` has the file and its directory fsynced, and
+    ``durable`` completes then. The request owns the file until a handler takes it over
+    (``backend.put_object`` marks it ``referenced`` and then keeps or removes it itself); the
+    endpoint removes it (``discard``) otherwise."""
 
     def __init__(self, sandbox_id: int) -> None:
         storage = object_storage()
@@ -255,64 +231,40 @@ class StreamedFile:
         self.referenced = False
         self.durable: Future[None] = Future()
         self._path = storage.path(self.name)
-        self._lock = threading.Lock()
-        self._pending: deque[bytes] = deque()
-        self._running = self._finished = False
         self._fd: int | None = None
         self._error: BaseException | None = None
+        self._drain: Drain[bytes] = Drain(_FSYNC, self._write, self._complete)
 
     def feed(self, chunk: bytes) -> None:
-        self._queue(chunk)
+        self._drain.put(chunk)
 
     def finish(self) -> None:
         """The body is complete: fsync what was written."""
-        self._queue(None)
+        self._drain.close()
 
     def discard(self) -> None:
         """Remove the file (once its write has ended) unless a handler took it over."""
         if not self.referenced:
             self.durable.add_done_callback(lambda _: delete_now([self.name]))
 
-    def _queue(self, chunk: bytes | None) -> None:
-        with self._lock:
-            if chunk is None:
-                self._finished = True
-            else:
-                self._pending.append(chunk)
-            if not self._running:
-                self._running = True
-                _FSYNC.submit(self._drain)
-
-    def _drain(self) -> None:
-        while True:
-            with self._lock:
-                if self._pending:
-                    chunk: bytes | None = self._pending.popleft()
-                elif self._finished:
-                    chunk = None
-                else:
-                    self._running = False
-                    return
-            if chunk is None:
-                self._complete()
-                return
-            if self._error is None:
-                try:
-                    if self._fd is None:
-                        self._fd = _create(self._path)
-                    _write_all(self._fd, chunk)
-                except BaseException as error:  # reported by ``durable``, once finished
-                    self._error = error
+    def _write(self, chunk: bytes) -> None:
+        if self._error is not None:
+            return
+        try:
+            if self._fd is None:
+                self._fd = _create(self._path)
+            _write_all(self._fd, chunk)
+        except BaseException as error:  # reported by ``durable``, once finished
+            self._error = error
 
     def _complete(self) -> None:
-        directory = os.path.dirname(self._path)
         try:
             if self._error is not None:
                 raise self._error
             if self._fd is None:
                 self._fd = _create(self._path)
             fd, self._fd = self._fd, None
-            _finish(fd, self._path, directory)
+            _finish(fd, self._path, os.path.dirname(self._path))
         except BaseException as error:
             if self._fd is not None:
                 os.close(self._fd)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -41,25 +40,6 @@ def test_a_failed_save_leaves_no_file(tmp_path: Path):
     with pytest.raises(OSError):
         storage.save("2/bb/broken", Broken(None))
     assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
-
-
-def test_a_file_written_now_and_synced_meanwhile_has_the_same_guarantees(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    storage = DurableFileSystemStorage(location=tmp_path)
-    body = bytes(range(256)) * 4096
-    storage.write_started("3/cc/whole", lambda fd: os.write(fd, body)).result()
-    assert (tmp_path / "3/cc/whole").read_bytes() == body
-    with pytest.raises(FileExistsError):
-        storage.write_started("3/cc/whole", lambda fd: os.write(fd, b"again"))
-    assert (tmp_path / "3/cc/whole").read_bytes() == body
-
-    def failing_fsync(fd: int) -> None:
-        raise OSError("I/O error")
-
-    monkeypatch.setattr("os.fsync", failing_fsync)  # the disk fails: the written file goes
-    durable = storage.write_started("3/cc/failed", lambda fd: os.write(fd, body))
-    with pytest.raises(OSError):
-        durable.result()
-    assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == ["whole"]
 
 
 def test_a_file_written_in_the_background_has_the_same_guarantees(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
