@@ -14,6 +14,7 @@ import os
 import tempfile
 import uuid
 from collections.abc import Iterable
+from concurrent import futures
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import cache
 from pathlib import Path
@@ -172,10 +173,27 @@ def delete_now(names: Iterable[str]) -> None:
 
 
 def delete_on_commit(names: Iterable[str]) -> None:
-    """Delete stored files once the transaction that dropped their rows commits."""
+    """Delete stored files once the transaction that dropped their rows commits, on a background
+    thread: nothing waits for the space, and unlinking a megabyte while the file system commits
+    another put's fsync took this VM 1.5 ms, a tenth of a 1 MiB put (``settle`` waits for it)."""
     pending = [name for name in names if name]
     if pending:
-        transaction.on_commit(lambda: delete_now(pending))
+        transaction.on_commit(lambda: _delete_in_background(pending))
+
+
+_DELETER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="s3-delete")
+_deleting: set[Future[None]] = set()
+
+
+def _delete_in_background(names: list[str]) -> None:
+    deletion = _DELETER.submit(delete_now, names)
+    _deleting.add(deletion)
+    deletion.add_done_callback(_deleting.discard)
+
+
+def settle() -> None:
+    """Wait until the files of committed deletions and replacements are gone."""
+    futures.wait(list(_deleting))
 
 
 def delete_sandbox_bytes(sandbox_id: int) -> None:

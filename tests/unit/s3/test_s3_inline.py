@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from serverless_lab.cloud.s3 import backend, selectors
+from serverless_lab.cloud.s3 import backend, selectors, storage
 from serverless_lab.cloud.s3.backend import INLINE_MAX_BYTES
 from serverless_lab.cloud.s3.models import Object
 
@@ -17,6 +17,8 @@ SMALL, LARGE = b"s" * INLINE_MAX_BYTES, bytes(range(256)) * (INLINE_MAX_BYTES //
 
 
 def files(root: Path) -> list[Path]:
+    """The stored files, once replaced and deleted objects' files are gone (in the background)."""
+    storage.settle()
     return [path for path in root.rglob("*") if path.is_file()]
 
 

@@ -18,7 +18,7 @@ from django.db import connection, connections
 from django.db.models import Sum
 from django.test.utils import CaptureQueriesContext
 
-from serverless_lab.cloud.s3 import backend, exceptions
+from serverless_lab.cloud.s3 import backend, exceptions, storage
 from serverless_lab.cloud.s3.models import Object, Usage
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -34,6 +34,8 @@ def sandbox(cast: Any) -> Any:
 
 
 def files(root: Path) -> list[Path]:
+    """The stored files, once replaced and deleted objects' files are gone (in the background)."""
+    storage.settle()
     return [path for path in root.rglob("*") if path.is_file()]
 
 

@@ -101,3 +101,20 @@ def test_a_file_streamed_while_it_arrives_has_the_same_guarantees(media: Path, m
     while len(files := sorted(p.name for p in (media / "s3").rglob("*") if p.is_file())) > 1 and time.monotonic() < deadline:
         time.sleep(0.01)
     assert files == [streamed.name.rsplit("/", 1)[1]]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_committed_deletion_removes_the_file_afterwards_in_the_background(media: Path):
+    from django.db import transaction
+
+    from serverless_lab.cloud.s3 import storage
+
+    kept, dropped, rolled_back = (storage.save_bytes(3, bytes([n]) * 100_000) for n in range(3))
+    with transaction.atomic():
+        storage.delete_on_commit([dropped, ""])
+        assert storage.object_storage().exists(dropped)  # not before the commit
+    with pytest.raises(RuntimeError), transaction.atomic():
+        storage.delete_on_commit([rolled_back])
+        raise RuntimeError("the transaction that dropped its row failed")
+    storage.settle()
+    assert sorted(p.relative_to(media / "s3").as_posix() for p in media.rglob("*") if p.is_file()) == sorted([kept, rolled_back])
