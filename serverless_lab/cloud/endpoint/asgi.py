@@ -79,12 +79,19 @@ async def _read_body(request: _EndpointRequest, receive: Any) -> bool:
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         limit = -1
+    first: asyncio.Task[Any] | None = None
+    if limit > 0 and request.headers.get("expect", "").lower() == "100-continue":
+        # The client sends the body only after the "100 Continue" that the ASGI server writes at the
+        # first ``receive``: ask for it at once, so that the plan is made while it travels.
+        first = asyncio.ensure_future(receive())
+        await asyncio.sleep(0)
     plan = while_arriving(request.method, request.META["QUERY_STRING"], request.headers) if limit > 0 else WhileArriving()
     streamed = digests.Streamed(plan.digests) if plan.digests else None
     complete = False
     try:
         while True:
-            message = await receive()
+            message = await (first or receive())
+            first = None
             if message["type"] == "http.disconnect":
                 return False
             chunk = message.get("body", b"")

@@ -61,3 +61,31 @@ def test_a_plain_response_goes_out_as_one_body_message():
     sent = run(scope("GET", "/aws/", [(b"host", b"localhost")]), [b""])
     assert [message["type"] for message in sent] == ["http.response.start", "http.response.body"]
     assert sent[0]["status"] in (400, 403) and sent[1]["body"] and not sent[1].get("more_body")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("expect", [True, False])
+def test_a_client_waiting_for_100_continue_is_answered_before_the_body_is_planned(monkeypatch, expect):
+    """The ASGI server writes "100 Continue" at the first ``receive``; the plan for the body
+    (``views.while_arriving``) is made while that answer travels, not before it leaves."""
+    from serverless_lab.cloud.endpoint import asgi
+
+    events: list[str] = []
+    planned = asgi.while_arriving
+
+    def while_arriving(*args: Any) -> Any:
+        events.append("plan")
+        return planned(*args)
+
+    async def receive() -> dict[str, Any]:
+        events.append("receive")
+        return {"type": "http.request", "body": b"x" * 100, "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        events.append(message["type"])
+
+    monkeypatch.setattr(asgi, "while_arriving", while_arriving)
+    headers = [(b"host", b"localhost"), (b"content-length", b"100")] + ([(b"expect", b"100-continue")] if expect else [])
+    asyncio.run(AwsEndpointHandler()(scope("PUT", "/aws/bucket/key", headers), receive, send))
+    assert events[:2] == (["receive", "plan"] if expect else ["plan", "receive"])
+    assert events[2:] == ["http.response.start", "http.response.body"]
