@@ -11,6 +11,7 @@ import functools
 import json
 import logging
 import uuid
+import weakref
 from collections.abc import Callable, Iterator
 from concurrent import futures
 from concurrent.futures import Future
@@ -566,33 +567,52 @@ def _one_statement_applies() -> bool:
     return connection.vendor == "postgresql" and not connection.in_atomic_block
 
 
+# The one-statement put's parameters, in the order of its prepared statement's, with their types.
+_PUT_PARAMETERS = {
+    "sandbox": "bigint", "bucket": "text", "key": "text", "size": "bigint", "quota": "bigint", "etag": "text",
+    "content_type": "text", "metadata": "jsonb", "headers": "jsonb", "tags": "jsonb", "storage_name": "text",
+    "data": "bytea", "now": "timestamptz",
+}
+# Connections (psycopg's) on which the one-statement put is prepared.
+_PREPARED_ON: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+def _run_one_statement_put(cursor: Any, params: dict[str, Any]) -> None:
+    """Run the one-statement put as a statement prepared on this connection (at its first put), so
+    that PostgreSQL plans it once per connection rather than at every put: planning took 0.5 ms
+    and binding the literals 0.6 ms of the 1.4 ms the database spent on it."""
+    if connection.connection not in _PREPARED_ON:
+        cursor.execute(f"PREPARE lab_s3_put ({', '.join(_PUT_PARAMETERS.values())}) AS {_one_statement_put_sql()}")
+        _PREPARED_ON.add(connection.connection)
+    cursor.execute(f"EXECUTE lab_s3_put ({', '.join(['%s'] * len(_PUT_PARAMETERS))})", [params[name] for name in _PUT_PARAMETERS])
+
+
 @functools.cache
 def _one_statement_put_sql() -> str:
-    """PutObject as one PostgreSQL statement; see :func:`_put_in_one_statement`."""
+    """PutObject as one PostgreSQL statement, its parameters numbered as in ``_PUT_PARAMETERS``;
+    see :func:`_put_in_one_statement`."""
     q = connection.ops.quote_name
     usage, bucket, obj = (q(m._meta.db_table) for m in (Usage, Bucket, Object))
     written = ("size", "etag", "content_type", "metadata", "headers", "tags", "storage_name", "data", "last_modified")
     updates = ", ".join(f"{q(c)} = EXCLUDED.{q(c)}" for c in written)
     return f"""
     WITH seen AS (
-        SELECT xmin AS version FROM {usage} WHERE sandbox_id = %(sandbox)s
+        SELECT xmin AS version FROM {usage} WHERE sandbox_id = $1
     ), target AS (
         SELECT id, notification FROM {bucket}
-        WHERE name = %(bucket)s AND sandbox_id = %(sandbox)s AND versioning = ''
+        WHERE name = $2 AND sandbox_id = $1 AND versioning = ''
     ), replaced AS (
         SELECT o.size, o.storage_name FROM {obj} o JOIN target ON o.bucket_id = target.id
-        WHERE o.key = %(key)s AND o.version_id = '{NULL_VERSION}'
+        WHERE o.key = $3 AND o.version_id = '{NULL_VERSION}'
     ), used AS (
-        UPDATE {usage} SET bytes = bytes + %(size)s - COALESCE((SELECT size FROM replaced), 0)
-        WHERE sandbox_id = %(sandbox)s AND xmin = (SELECT version FROM seen)
-          AND bytes + %(size)s <= %(quota)s AND EXISTS (SELECT FROM target)
+        UPDATE {usage} SET bytes = bytes + $4 - COALESCE((SELECT size FROM replaced), 0)
+        WHERE sandbox_id = $1 AND xmin = (SELECT version FROM seen)
+          AND bytes + $4 <= $5 AND EXISTS (SELECT FROM target)
         RETURNING bytes
     ), inserted AS (
         INSERT INTO {obj} (sandbox_id, bucket_id, {q("key")}, version_id, is_latest, is_delete_marker,
                            {", ".join(q(c) for c in written)})
-        SELECT %(sandbox)s, target.id, %(key)s, '{NULL_VERSION}', true, false, %(size)s, %(etag)s,
-               %(content_type)s, %(metadata)s::jsonb, %(headers)s::jsonb, %(tags)s::jsonb, %(storage_name)s,
-               %(data)s::bytea, %(now)s::timestamptz
+        SELECT $1, target.id, $3, '{NULL_VERSION}', true, false, $4, $6, $7, $8, $9, $10, $11, $12, $13
         FROM target, used
         ON CONFLICT (bucket_id, {q("key")}, version_id) DO UPDATE SET {updates}
         RETURNING id
@@ -649,7 +669,7 @@ def _put_in_one_statement(
     }
     try:
         with connection.cursor() as cursor:
-            cursor.execute(_one_statement_put_sql(), params)
+            _run_one_statement_put(cursor, params)
             pk, bucket_id, notification, replaced_name = cursor.fetchone()
     except IntegrityError:  # not expected under the guard; the usual path gives the right answer
         if connection.in_atomic_block:

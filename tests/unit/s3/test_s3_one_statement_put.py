@@ -72,7 +72,7 @@ def test_a_put_into_a_plain_bucket_is_one_statement_and_stores_everything(sandbo
     for key, body in (("small", SMALL), ("large", LARGE)):
         obj, queries = traced_put(sandbox, key, body, fields=fields)
         if one_statement():  # a large body's statement runs while its file is fsynced, then commits
-            assert [query.split()[0] for query in queries] == (["WITH"] if body is SMALL else ["BEGIN", "WITH", "COMMIT"])
+            assert [query.split()[0] for query in queries] == (["EXECUTE"] if body is SMALL else ["BEGIN", "EXECUTE", "COMMIT"])
         stored = backend.get_object(sandbox=sandbox, bucket_name="one-statement", key=key)
         assert (stored.pk, stored.etag, stored.version_id) == (obj.pk, hashlib.md5(body).hexdigest(), "null")
         assert (stored.content_type, stored.metadata, stored.headers, stored.tags) == (
@@ -221,7 +221,7 @@ def test_a_write_committed_while_the_statement_waits_sends_the_put_the_usual_way
             other.execute("SELECT pg_stat_clear_snapshot()")  # else the transaction sees its first snapshot
             waiting = other.execute(
                 "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE %s",
-                ["%WITH seen AS%"],
+                ["EXECUTE lab_s3_put%"],
             ).fetchone()[0]
             if waiting:
                 break
@@ -296,7 +296,7 @@ def test_notifications_still_fire(sandbox):
         for key, body in (("small", SMALL), ("large", LARGE)):
             _, queries = traced_put(sandbox, key, body)
             if one_statement():  # the statement wrote (the usual way would lock the usage row again)
-                assert sum(Usage._meta.db_table in query for query in queries) == 1
+                assert sum(Usage._meta.db_table in query or query.startswith("EXECUTE lab_s3_put") for query in queries) == 1
     finally:
         current_app.conf.task_always_eager = eager
     bodies = [json.loads(body) for body in Message.objects.filter(queue=queue).order_by("pk").values_list("body", flat=True)]
@@ -354,3 +354,14 @@ def test_a_file_streamed_while_the_body_arrived_becomes_the_objects_or_goes(sand
         put(sandbox, "large", LARGE, stored=refused, bucket="no-such-bucket")
     refused.discard()
     assert [path.name for path in files(media)] == [stored.name.rsplit("/", 1)[1]]
+
+
+@postgresql_only
+def test_the_statement_is_prepared_once_per_connection(sandbox):
+    put(sandbox, "seed", b"x")
+    connection.close()  # a new connection has no prepared statement yet
+    _, first = traced_put(sandbox, "a", b"1")
+    _, second = traced_put(sandbox, "b", b"2")
+    assert [query.split()[0] for query in first] == ["PREPARE", "EXECUTE"]
+    assert [query.split()[0] for query in second] == ["EXECUTE"]
+    assert [read(sandbox, key) for key in ("a", "b")] == [b"1", b"2"]
