@@ -7,8 +7,10 @@ from typing import Any
 from django.core.asgi import get_asgi_application
 
 from serverless_lab.ops.memory import keep_large_buffers_warm
+from serverless_lab.ops.request_bodies import read_bodies_in_larger_steps
 
 keep_large_buffers_warm()  # before the server allocates its first request body (ops/memory.py)
+read_bodies_in_larger_steps()  # uvicorn's read-ahead (ops/request_bodies.py)
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "serverless_lab.settings")
 django_asgi_app = get_asgi_application()
 
