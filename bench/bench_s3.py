@@ -1,6 +1,6 @@
 """S3 benchmark: Serverless Lab against moto_server, side by side, through boto3 over loopback HTTP.
 
-    .venv/bin/python bench/bench_s3.py [--small 300] [--large 40] [--lists 30] [--rounds 5]
+    .venv/bin/python bench/bench_s3.py [--small 300] [--large 100] [--lists 30] [--rounds 5]
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/serverless_lab REDIS_URL=redis://127.0.0.1:6379/0 \\
         .venv/bin/python bench/bench_s3.py
     .venv/bin/python bench/bench_s3.py --backend   # S3's own work only: no HTTP, no endpoint, no moto
@@ -196,7 +196,7 @@ def backend_costs(args: argparse.Namespace) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--small", type=int, default=300, help="1 KiB puts and gets")
-    parser.add_argument("--large", type=int, default=40, help="1 MiB puts and gets")
+    parser.add_argument("--large", type=int, default=100, help="1 MiB puts and gets")
     parser.add_argument("--lists", type=int, default=30, help="list_objects_v2 calls over 1,000 keys")
     parser.add_argument("--rounds", type=int, default=5, help="alternating blocks per operation")
     parser.add_argument("--backend", action="store_true", help="time S3's own work only, in this process")
