@@ -31,6 +31,7 @@ from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
 from serverless_lab.cloud.core.errors import AwsError
+from serverless_lab.cloud.core.prepared import PreparedStatement, numbered
 from serverless_lab.cloud.esm import hooks as esm_hooks
 from serverless_lab.sandboxes.models import Sandbox
 
@@ -445,6 +446,14 @@ def _guarded_upsert_sql() -> str:
     )
 
 
+# Run prepared (``core.prepared``): the guard's table id and TTL attribute, the old item's key, the new row.
+_GUARDED_UPSERT = PreparedStatement(
+    "lab_dynamodb_put",
+    ("bigint", "text", "bigint", "bytea", "bytea", "bigint", "bytea", "bytea", "bigint", "text", "integer", "bigint"),
+    lambda: numbered(_guarded_upsert_sql()),
+)
+
+
 def _put_into_known_table(sandbox: Sandbox, table_name: str, item: Doc, now: float) -> Capacity | None:
     """PutItem's quickest path, on PostgreSQL outside a transaction: into a table this process has
     read before (its view in ``_TABLES``), as one statement whose guard re-checks in the database
@@ -467,7 +476,7 @@ def _put_into_known_table(sandbox: Sandbox, table_name: str, item: Doc, now: flo
     params += [table.row.pk, pk, sk, _shard(pk), data, size, _expiry(table.row.ttl_attribute, new_item)]
     try:
         with connection.cursor() as cursor:
-            cursor.execute(_guarded_upsert_sql(), params)
+            _GUARDED_UPSERT.execute(cursor, params)
             row = cursor.fetchone()
     except IntegrityError:  # the table was deleted meanwhile
         return None
